@@ -1,0 +1,147 @@
+"""The command line: run (Telegram or console chat), ask, eval, index."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from bot import answer as answering
+from bot.config import ConfigError, Settings, load_settings
+from bot.corpus import CorpusError
+from bot.index import Index, build_index
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Chinese document question answering: quotes the passages that answer a question.",
+    )
+    p.add_argument("--corpus", type=Path, help="directory or file of documents (default: CORPUS_PATH or corpus/)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", help="serve Telegram when BOT_TOKEN is set, else open a console chat (default)")
+
+    ask = sub.add_parser("ask", help="answer questions; with none given, read one per line from stdin (JSON lines)")
+    ask.add_argument("question", nargs="*", help="the question (words are joined with spaces)")
+    ask.add_argument("-k", type=int, default=None, help="how many passages (default: TOP_K or 3)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="answer from another corpus")
+
+    ev = sub.add_parser("eval", help="measure hit@k and declines on dev questions, and a retrieval benchmark")
+    ev.add_argument("--qa", type=Path, help="questions JSONL (default: eval/seed-qa-dev.jsonl)")
+    ev.add_argument("--bench", type=Path, help="benchmark dir with corpus.jsonl, queries.jsonl, qrels.tsv "
+                    "(default: eval/cmrc2018-dev)")
+    ev.add_argument("--no-bench", action="store_true", help="skip the benchmark")
+    ev.add_argument("-v", "--verbose", action="store_true", help="one line per question")
+    ev.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="evaluate another corpus")
+
+    ix = sub.add_parser("index", help="build the index and report its size and build time")
+    ix.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="index another corpus")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings()
+    if getattr(args, "corpus", None):
+        settings = Settings(**{**settings.__dict__, "corpus_path": args.corpus})
+    return settings
+
+
+def _load(settings: Settings) -> Index:
+    return build_index(settings.corpus_path)
+
+
+def ask_command(args: argparse.Namespace, settings: Settings) -> int:
+    k = args.k if args.k is not None else settings.top_k
+    if k < 1:
+        raise ConfigError("-k must be at least 1")
+    index = _load(settings)
+    if args.question:
+        ans = answering.answer(index, " ".join(args.question), k=k)
+        if args.json:
+            print(json.dumps(answering.answer_json(ans), ensure_ascii=False))
+        else:
+            print(answering.answer_text(ans))
+        return 0
+    # Batch mode: one question per line in, one JSON object per line out.
+    for line in sys.stdin:
+        question = line.rstrip("\n")
+        if not question.strip():
+            continue
+        ans = answering.answer(index, question, k=k)
+        sys.stdout.write(json.dumps(answering.answer_json(ans), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def eval_command(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import evaluate
+
+    index = _load(settings)
+    questions = evaluate.load_questions(args.qa or evaluate.DEV_QA)
+    print(f"corpus {settings.corpus_path}: {len(index)} passages")
+    evaluate.evaluate_dev(index, questions, verbose=args.verbose)
+    if not args.no_bench:
+        bench = args.bench or evaluate.CMRC
+        if bench.is_dir():
+            evaluate.evaluate_benchmark(bench)
+        else:
+            print(f"benchmark {bench}: not found, skipped")
+    return 0
+
+
+def index_command(args: argparse.Namespace, settings: Settings) -> int:
+    start = time.perf_counter()
+    index = _load(settings)
+    took = time.perf_counter() - start
+    docs = len({p.doc for p in index.passages})
+    print(f"indexed {len(index)} passages from {docs} documents in {took:.2f} s "
+          f"({len(index.words.vocab)} words, {len(index.grams.vocab)} character n-grams)")
+    return 0
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.bot_token:
+        from bot.app import run_telegram
+
+        return run_telegram(settings)
+    print("BOT_TOKEN is not set: opening a console chat with the same answers (Ctrl-D to quit).")
+    index = _load(settings)
+    docs = sorted({p.title for p in index.passages})
+    print(f"资料：{len(docs)} 篇文档，{len(index)} 个段落。请输入问题：")
+    while True:
+        try:
+            question = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question.strip():
+            print(answering.answer_text(answering.answer(index, question, k=settings.top_k)))
+            print()
+
+
+COMMANDS = {"run": run_command, "ask": ask_command, "eval": eval_command, "index": index_command}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        return COMMANDS[args.command or "run"](args, settings)
+    except (ConfigError, CorpusError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""From hits to an answer: choose the quote, highlight it, decide "nothing found", render it.
+
+Everything here is pure: it needs an ``Index`` (or its hits) and returns values and strings.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from dataclasses import dataclass
+
+from bot import text
+from bot.corpus import Passage, split_sentences
+from bot.index import Hit, Index
+
+# Decline rule, calibrated on the dev questions (see `python -m bot eval`, "decline trade-off"):
+# answer when the best passage holds at least MIN_MATCHED of the question's words and at least
+# MIN_COVERAGE of their idf weight, or nearly all of it (a one-word question that the corpus has).
+MIN_COVERAGE = 0.2
+MIN_MATCHED = 2
+SURE_COVERAGE = 0.75
+
+QUOTE_MIN_CHARS = 60  # a quote narrower than this is widened with the next sentence
+MAX_MESSAGE_CHARS = 4096
+MAX_QUESTION_CHARS = 500  # longer questions are cut before segmenting: no real question is longer
+
+
+@dataclass(frozen=True)
+class Quote:
+    hit: Hit
+    text: str  # word for word from the passage
+    marks: tuple[tuple[int, int], ...]  # spans of ``text`` to highlight (start, end)
+
+    @property
+    def passage(self) -> Passage:
+        return self.hit.passage
+
+    @property
+    def source(self) -> str:
+        return f"《{self.passage.title}》第{self.passage.paragraph}段"
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    quotes: tuple[Quote, ...]  # best first; empty when nothing was found
+    candidates: tuple[Hit, ...] = ()  # what was ranked, also when declined (for logs and eval)
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.quotes)
+
+
+def should_answer(hit: Hit | None) -> bool:
+    """The decline rule: does the best passage hold enough of what the question asks about?"""
+    if hit is None:
+        return False
+    if hit.coverage >= SURE_COVERAGE:
+        return True
+    return len(hit.matched) >= MIN_MATCHED and hit.coverage >= MIN_COVERAGE
+
+
+def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
+    """Answer a question with up to ``k`` quotes, starting at rank ``offset``."""
+    question = question[:MAX_QUESTION_CHARS]
+    hits = index.search(question, k + offset)
+    if not should_answer(hits[0] if hits else None):
+        return Answer(question, (), tuple(hits))
+    quotes = tuple(make_quote(h) for h in hits[offset:] if h.coverage > 0 or h is hits[0])
+    return Answer(question, quotes, tuple(hits))
+
+
+def make_quote(hit: Hit) -> Quote:
+    quote = choose_quote(hit.passage.text, hit.matched)
+    return Quote(hit, quote, tuple(find_marks(quote, hit.matched)))
+
+
+def choose_quote(passage: str, matched: tuple[str, ...]) -> str:
+    """The sentences of the passage that carry the matched words (at least QUOTE_MIN_CHARS)."""
+    sentences = split_sentences(passage)
+    if len(sentences) <= 1 or len(passage) <= 2 * QUOTE_MIN_CHARS:
+        return passage.strip()
+    found = [len(find_marks(s, matched)) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: (found[i], -i))
+    if found[best] == 0:
+        return passage.strip()
+    lo = hi = best
+    while len("".join(sentences[lo : hi + 1])) < QUOTE_MIN_CHARS and (lo > 0 or hi + 1 < len(sentences)):
+        # widen towards the neighbour that matches more; the following sentence on a tie
+        nxt = found[hi + 1] if hi + 1 < len(sentences) else -1
+        prv = found[lo - 1] if lo > 0 else -1
+        if nxt >= prv:
+            hi += 1
+        else:
+            lo -= 1
+    return "".join(sentences[lo : hi + 1]).strip()
+
+
+def _normalised_chars(s: str) -> tuple[str, list[int]]:
+    """The text normalised char by char, with the index of each normalised char in ``s``."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(s):
+        n = text.to_simplified(unicodedata.normalize("NFKC", ch).lower())
+        out.append(n)
+        where.extend([i] * len(n))
+    return "".join(out), where
+
+
+def find_marks(s: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of ``s`` where any of the (normalised) terms occur, merged, in order."""
+    norm, where = _normalised_chars(s)
+    spans = []
+    for term in sorted(set(terms), key=len, reverse=True):
+        if not term or (len(term) == 1 and not term.isalnum()):
+            continue
+        start = norm.find(term)
+        while start >= 0:
+            spans.append((where[start], where[start + len(term) - 1] + 1))
+            start = norm.find(term, start + len(term))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+# --------------------------------------------------------------------------- rendering
+
+NOT_FOUND = "抱歉，资料里没有找到与这个问题相关的内容。可以换个说法、用更具体的关键词再问，或发送 /help 查看用法。"
+
+
+def highlighted_html(quote: Quote) -> str:
+    """The quote with the question's words in bold; everything escaped."""
+    out, pos = [], 0
+    for a, b in quote.marks:
+        out.append(html.escape(quote.text[pos:a], quote=False))
+        out.append("<b>" + html.escape(quote.text[a:b], quote=False) + "</b>")
+        pos = b
+    out.append(html.escape(quote.text[pos:], quote=False))
+    return "".join(out)
+
+
+def quote_html(quote: Quote, number: int | None = None) -> str:
+    head = f"{number}. " if number is not None else ""
+    return (
+        f"<blockquote>{highlighted_html(quote)}</blockquote>\n"
+        f"{head}— {html.escape(quote.source, quote=False)}"
+    )
+
+
+def answer_html(ans: Answer, first_number: int = 1, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """The whole reply in Telegram HTML, within ``limit`` characters of visible text and markup."""
+    if not ans.answered:
+        return html.escape(NOT_FOUND, quote=False)
+    parts: list[str] = []
+    for n, q in enumerate(ans.quotes, start=first_number):
+        block = quote_html(q, n)
+        if len("\n\n".join(parts + [block])) > limit:
+            if not parts:  # one quote alone is too long: trim it at a sentence end
+                parts.append(_trimmed_quote_html(q, n, limit))
+            break
+        parts.append(block)
+    return "\n\n".join(parts)
+
+
+def _trimmed_quote_html(quote: Quote, number: int, limit: int) -> str:
+    sentences = split_sentences(quote.text)
+    while len(sentences) > 1:
+        sentences.pop()
+        shorter = Quote(quote.hit, "".join(sentences), tuple(find_marks("".join(sentences), quote.hit.matched)))
+        block = quote_html(shorter, number)
+        if len(block) <= limit:
+            return block
+    cut = quote.text[: max(1, limit // 2)] + "…"  # one endless sentence: cut at a character
+    return quote_html(Quote(quote.hit, cut, tuple(find_marks(cut, quote.hit.matched))), number)
+
+
+def answer_text(ans: Answer, first_number: int = 1) -> str:
+    """The same reply as plain text, for the console and the command line."""
+    if not ans.answered:
+        return NOT_FOUND
+    blocks = []
+    for n, q in enumerate(ans.quotes, start=first_number):
+        blocks.append(f"{n}. 「{q.text}」\n   — {q.source}")
+    return "\n\n".join(blocks)
+
+
+def answer_json(ans: Answer) -> dict:
+    """The ``ask --json`` record."""
+    return {
+        "question": ans.question,
+        "answered": ans.answered,
+        "passages": [
+            {
+                "doc": q.passage.doc,
+                "title": q.passage.title,
+                "paragraph": q.passage.paragraph,
+                "text": q.passage.text,
+                "quote": q.text,
+                "score": round(q.hit.score, 6),
+            }
+            for q in ans.quotes
+        ],
+    }

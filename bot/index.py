@@ -1,0 +1,132 @@
+"""The search index over passages: passages -> tokens -> two BM25 models -> ranked hits.
+
+Two views of every passage are ranked with BM25: jieba words, and character unigrams + bigrams
+(which need no dictionary, so they catch what segmentation splits differently). The two rankings
+are fused by a weighted sum of their max-normalised scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot import text
+from bot.bm25 import SparseBM25, log_idf_max, top_k
+from bot.corpus import Passage, load_passages
+
+WORD_WEIGHT = 0.5  # share of the fused score that comes from the word ranking
+CANDIDATES = 20
+COVERAGE_WEIGHT = 0.5  # the rerank: fused score x (1 - w + w * coverage)  # passages taken from each ranking before fusing
+
+_QUOTED = re.compile(r"[“\"「『《]([^“”\"「」『』《》，。、；：！？,.;:!?\s]{2,12})[”\"」』》]")
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float  # fused BM25 score (0..1) weighted by coverage
+    coverage: float  # idf-weighted share of the question's words found in the passage
+    matched: tuple[str, ...]  # the question's words (normalised) that the passage holds
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the index sees it."""
+
+    text: str
+    words: tuple[str, ...]
+    grams: tuple[str, ...]
+
+
+def corpus_terms(passages: Sequence[Passage]) -> set[str]:
+    """Terms the corpus marks itself (in quotes or title marks): names jieba must keep whole."""
+    terms: set[str] = set()
+    for p in passages:
+        terms.update(m.group(1) for m in _QUOTED.finditer(p.context or p.text))
+    return terms
+
+
+class Index:
+    """BM25 over words and character n-grams of the passages, fused."""
+
+    def __init__(self, passages: Sequence[Passage], user_terms: set[str] | None = None):
+        self.passages = list(passages)
+        self.user_terms = sorted(user_terms if user_terms is not None else corpus_terms(passages))
+        text.add_words(self.user_terms)
+        analysed = [text.analyse(p.text) for p in self.passages]
+        self.words = SparseBM25.build([w for w, _ in analysed])
+        self.grams = SparseBM25.build([g for _, g in analysed])
+        self._word_sets = [frozenset(w) for w, _ in analysed]
+        self._gram_sets = [frozenset(g) for _, g in analysed]
+        # A word in every passage (the district's own name in a corpus about it) carries nothing.
+        self._unknown_idf = log_idf_max(len(self.passages))
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def query(self, question: str) -> Query:
+        w, g = text.analyse(question)
+        return Query(question, tuple(w), tuple(g))
+
+    def search(self, question: str, k: int = 3) -> list[Hit]:
+        """The k best passages for the question, best first; empty when nothing matches."""
+        q = self.query(question)
+        fused = self._fused_scores(q)
+        pool = [int(i) for i in top_k(fused, max(k, CANDIDATES)) if fused[i] > 0]
+        # Rerank the pool: a passage that holds more of the question's words comes first.
+        hits = [self._hit(q, i, float(fused[i])) for i in pool]
+        hits.sort(key=lambda h: (-h.score, h.passage.key))
+        return hits[:k]
+
+    def _fused_scores(self, q: Query) -> np.ndarray:
+        sw = self.words.scores(q.words)
+        sg = self.grams.scores(q.grams)
+        return WORD_WEIGHT * _normalised(sw) + (1 - WORD_WEIGHT) * _normalised(sg)
+
+    def _hit(self, q: Query, i: int, fused: float) -> Hit:
+        matched, coverage = self.coverage(q, i)
+        score = fused * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * coverage)
+        return Hit(self.passages[i], score, coverage, matched)
+
+    def coverage(self, q: Query, i: int) -> tuple[tuple[str, ...], float]:
+        """Which question words passage ``i`` holds, and their idf-weighted share.
+
+        A word the corpus never uses weighs as much as the rarest word: a question about
+        something the corpus does not know is mostly unmatched.
+        """
+        words = list(dict.fromkeys(q.words))
+        if not words:
+            return (), 0.0
+        have = self._word_sets[i]
+        grams_have = self._gram_sets[i]
+        total = got = 0.0
+        matched = []
+        for w in words:
+            idf = self.words.term_idf(w)
+            weight = self._unknown_idf if idf is None else max(idf, 0.0)
+            total += weight
+            if w in have:
+                got += weight
+                matched.append(w)
+            elif len(w) >= 2:
+                # jieba may split a word differently in the question and the passage.
+                bigrams = [w[j : j + 2] for j in range(len(w) - 1)]
+                share = sum(b in grams_have for b in bigrams) / len(bigrams)
+                got += weight * share
+                if share == 1.0:
+                    matched.append(w)
+        return tuple(matched), (got / total if total else 0.0)
+
+
+def _normalised(scores: np.ndarray) -> np.ndarray:
+    top = scores.max() if len(scores) else 0.0
+    return scores / top if top > 0 else scores
+
+
+def build_index(corpus_path) -> Index:
+    """Load, clean and index a corpus (raises CorpusError on a bad corpus)."""
+    _, passages = load_passages(corpus_path)
+    return Index(passages)

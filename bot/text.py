@@ -1,0 +1,122 @@
+"""Normalise and segment Chinese text: text -> tokens.
+
+Both the corpus and the questions go through the same functions, so a question typed in
+traditional script, full-width digits or with stray spaces meets the same tokens as the corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import jieba
+import opencc
+
+jieba.setLogLevel(logging.WARNING)
+
+_T2S = opencc.OpenCC("t2s")
+_SPACE = re.compile(r"\s+")
+_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z]+(?:[.%][0-9a-z]+)*%?")
+
+
+def _load_stopwords() -> frozenset[str]:
+    path = Path(__file__).with_name("data") / "stopwords.txt"
+    words = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            words.update(line.split())
+    return frozenset(words)
+
+
+STOPWORDS = _load_stopwords()
+
+
+def to_simplified(text: str) -> str:
+    return _T2S.convert(text)
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width, lower case, traditional to simplified, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = to_simplified(text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def is_content(token: str) -> bool:
+    """A token worth ranking on: not punctuation or spaces, not a function/question word."""
+    return bool(_WORDLIKE.search(token)) and token not in STOPWORDS
+
+
+def segment(text: str) -> list[str]:
+    """jieba words of the normalised text (search mode keeps long words and adds their parts)."""
+    return [t for t in jieba.lcut(normalise(text)) if t.strip()]
+
+
+def words(text: str) -> list[str]:
+    """The word tokens BM25 ranks on."""
+    return [t for t in segment(text) if is_content(t)]
+
+
+def char_ngrams(tokens: Iterable[str]) -> list[str]:
+    """Character unigrams and bigrams of the content words, kept apart by dropped words.
+
+    Latin words and numbers stay whole. Bigrams cross word boundaries inside a run of content
+    words, so they catch terms that jieba split differently in the question and the corpus.
+    """
+    grams: list[str] = []
+    run: list[str] = []
+    for tok in tokens:
+        if tok is None:
+            grams.extend(_grams("".join(run)))
+            run = []
+        elif _HAN.search(tok):
+            run.append(tok)
+        else:
+            grams.extend(_grams("".join(run)))
+            run = []
+            grams.append(tok)
+    grams.extend(_grams("".join(run)))
+    return grams
+
+
+def _grams(run: str) -> list[str]:
+    chars = [c for c in run if _HAN.match(c)]
+    return chars + [a + b for a, b in zip(chars, chars[1:])]
+
+
+def content_runs(text: str) -> list[str | None]:
+    """Segmented words with a ``None`` marker wherever a function word or punctuation was."""
+    out: list[str | None] = []
+    for t in segment(text):
+        out.append(t if is_content(t) else None)
+    return out
+
+
+def analyse(text: str) -> tuple[list[str], list[str]]:
+    """Both token streams of one text: (words, character n-grams)."""
+    runs = content_runs(text)
+    return [t for t in runs if t is not None], char_ngrams(runs)
+
+
+@lru_cache(maxsize=1)
+def _dictionary_loaded() -> bool:
+    jieba.initialize()
+    return True
+
+
+def add_words(terms: Iterable[str], freq: int | None = None) -> int:
+    """Teach jieba terms it must keep whole; returns how many were added."""
+    _dictionary_loaded()
+    n = 0
+    for term in terms:
+        term = normalise(term)
+        if len(term) >= 2:
+            jieba.add_word(term, freq=freq)
+            n += 1
+    return n
