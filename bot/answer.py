@@ -6,6 +6,7 @@ Everything here is pure: it needs an ``Index`` (or its hits) and returns values 
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ MIN_COVERAGE = 0.2
 MIN_MATCHED = 2
 SURE_COVERAGE = 0.75
 
+RELATIVE_COVERAGE = 0.6  # a further quote holds at least this share of the best one's coverage
 QUOTE_MIN_CHARS = 60  # a quote narrower than this is widened with the next sentence
 MAX_MESSAGE_CHARS = 4096
 MAX_QUESTION_CHARS = 500  # longer questions are cut before segmenting: no real question is longer
@@ -66,7 +68,9 @@ def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
     hits = index.search(question, k + offset)
     if not should_answer(hits[0] if hits else None):
         return Answer(question, (), tuple(hits))
-    quotes = tuple(make_quote(h) for h in hits[offset:] if h.coverage > 0 or h is hits[0])
+    # Later quotes must hold a fair share of what the best one matched: no filler quotes.
+    floor = RELATIVE_COVERAGE * hits[0].coverage
+    quotes = tuple(make_quote(h) for h in hits[offset:] if h.coverage >= floor and h.coverage > 0)
     return Answer(question, quotes, tuple(hits))
 
 
@@ -77,10 +81,10 @@ def make_quote(hit: Hit) -> Quote:
 
 def choose_quote(passage: str, matched: tuple[str, ...]) -> str:
     """The sentences of the passage that carry the matched words (at least QUOTE_MIN_CHARS)."""
-    sentences = split_sentences(passage)
+    sentences = [c for s in split_sentences(passage) for c in _clauses(s)]
     if len(sentences) <= 1 or len(passage) <= 2 * QUOTE_MIN_CHARS:
         return passage.strip()
-    found = [len(find_marks(s, matched)) for s in sentences]
+    found = [_weight(s, matched) for s in sentences]
     best = max(range(len(sentences)), key=lambda i: (found[i], -i))
     if found[best] == 0:
         return passage.strip()
@@ -94,6 +98,19 @@ def choose_quote(passage: str, matched: tuple[str, ...]) -> str:
         else:
             lo -= 1
     return "".join(sentences[lo : hi + 1]).strip()
+
+
+def _weight(sentence: str, terms: tuple[str, ...]) -> int:
+    """How much of the question a sentence holds: its distinct matched terms, longer ones more."""
+    norm, _ = _normalised_chars(sentence)
+    return sum(len(t) for t in set(terms) if t and t in norm)
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A long sentence splits further after its semicolons and dashes."""
+    if len(sentence) <= 2 * QUOTE_MIN_CHARS:
+        return [sentence]
+    return [c for c in re.split(r"(?<=[；;])|(?<=——)", sentence) if c]
 
 
 def _normalised_chars(s: str) -> tuple[str, list[int]]:

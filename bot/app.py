@@ -1,0 +1,101 @@
+"""The composition root: build the Application, wire the handlers, run polling or a webhook."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from urllib.parse import urlparse
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers, messages
+from bot.config import Settings
+from bot.service import Service
+
+log = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings, service: Service) -> Application:
+    """An Application ready to start; the index is already built, so no update waits for it."""
+
+    async def post_init(app: Application) -> None:
+        app.bot_data["service"] = service
+        await app.bot.set_my_commands(messages.COMMANDS)
+        log.info("serving @%s with %d passages", app.bot.username, len(service.index))
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.bot_token)
+        .base_url(settings.api_base_url)
+        .base_file_url(_file_url(settings.api_base_url))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .build()
+    )
+    app.bot_data["service"] = service
+    add_handlers(app)
+    return app
+
+
+def add_handlers(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    app.add_handler(CommandHandler("start", handlers.start_command))
+    app.add_handler(CommandHandler("help", handlers.help_command))
+    app.add_handler(CommandHandler("about", handlers.about_command))
+    app.add_handler(CommandHandler("ask", handlers.ask_command))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text))
+    app.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.group_text))
+    app.add_handler(
+        MessageHandler(
+            private & (filters.Sticker.ALL | filters.PHOTO | filters.VOICE | filters.LOCATION
+                       | filters.AUDIO | filters.VIDEO | filters.Document.ALL | filters.VIDEO_NOTE),
+            handlers.non_text,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(handlers.button))
+    app.add_handler(InlineQueryHandler(handlers.inline_query))
+    app.add_error_handler(handlers.error_handler)
+
+
+def _file_url(base_url: str) -> str:
+    """PTB's file URL beside its API URL (…/bot -> …/file/bot)."""
+    return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+
+
+def webhook_secret(token: str) -> str:
+    """A secret Telegram echoes in a header, so the webhook ignores anyone else's POSTs."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def run_telegram(settings: Settings) -> int:
+    service = Service.from_corpus(settings.corpus_path, settings.top_k)
+    log.info("index built: %d passages", len(service.index))
+    app = build_application(settings, service)
+    if settings.webhook_url:
+        path = urlparse(settings.webhook_url).path.lstrip("/")
+        app.run_webhook(
+            listen="0.0.0.0",
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=settings.webhook_url,
+            secret_token=webhook_secret(settings.bot_token or ""),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

@@ -1,0 +1,216 @@
+"""What the bot says and the buttons it shows: pure builders, no network.
+
+Callback data is kept well inside Telegram's 64-byte limit: a tag, the index generation (so a
+button from before a reload is recognised as stale) and short ids, never question text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+)
+
+from bot import answer as answering
+from bot.answer import Answer
+from bot.corpus import Passage
+from bot.service import MAX_RESULTS, Service
+
+MAX_CALLBACK_BYTES = 64
+INLINE_PAGE = 10
+DESCRIPTION_CHARS = 60
+
+COMMANDS = [
+    BotCommand("ask", "提问：/ask 问题"),
+    BotCommand("help", "怎么用：私聊、群聊、inline"),
+    BotCommand("about", "资料库里有哪些文档"),
+    BotCommand("start", "开始"),
+]
+
+STALE = "这个按钮已过期，请重新提问。"
+ASK_HINT = "请在 /ask 后面写上问题，例如：/ask 崂山区有多少家高新技术企业？"
+NON_TEXT_HINT = "我只能回答文字问题，请用中文把问题打出来。"
+
+
+# --------------------------------------------------------------------------- callback data
+
+
+@dataclass(frozen=True)
+class Callback:
+    kind: str  # "more" | "para" | "example"
+    generation: str
+    ref: str  # question id (more), passage position (para), example number (example)
+    offset: int = 0
+
+
+_TAGS = {"more": "m", "para": "p", "example": "e"}
+_KINDS = {v: k for k, v in _TAGS.items()}
+_CALLBACK = re.compile(r"^([mpe]):([0-9a-f]{1,8}):([0-9a-z]{1,12})(?::(\d{1,3}))?$")
+
+
+def encode_callback(cb: Callback) -> str:
+    data = f"{_TAGS[cb.kind]}:{cb.generation}:{cb.ref}"
+    if cb.kind == "more":
+        data += f":{cb.offset}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
+
+
+def decode_callback(data: str | None) -> Callback | None:
+    """The button's meaning, or None for data this bot never made."""
+    m = _CALLBACK.match(data or "")
+    if not m:
+        return None
+    tag, gen, ref, offset = m.groups()
+    return Callback(_KINDS[tag], gen, ref, int(offset or 0))
+
+
+# --------------------------------------------------------------------------- replies
+
+
+def answer_keyboard(service: Service, ans: Answer, qid: str | None, offset: int) -> InlineKeyboardMarkup | None:
+    """Buttons under an answer: the full paragraph of a quote, and the next results."""
+    rows: list[list[InlineKeyboardButton]] = []
+    paragraph_buttons = [
+        InlineKeyboardButton(
+            f"📄 第{n}条全文",
+            callback_data=encode_callback(
+                Callback("para", service.generation, str(service.position(q.passage)))
+            ),
+        )
+        for n, q in enumerate(ans.quotes, start=offset + 1)
+        if q.text != q.passage.context
+    ]
+    if paragraph_buttons:
+        rows.append(paragraph_buttons)
+    next_offset = offset + len(ans.quotes)
+    if qid is not None and ans.quotes and next_offset < MAX_RESULTS and _has_more(service, ans, next_offset):
+        rows.append([
+            InlineKeyboardButton(
+                "更多结果 ▶",
+                callback_data=encode_callback(Callback("more", service.generation, qid, next_offset)),
+            )
+        ])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _has_more(service: Service, ans: Answer, next_offset: int) -> bool:
+    return len(service.ask(ans.question, k=1, offset=next_offset).quotes) > 0
+
+
+def paragraph_html(passage: Passage) -> str:
+    body = html.escape(passage.context or passage.text, quote=False)
+    source = html.escape(f"《{passage.title}》第{passage.paragraph}段", quote=False)
+    text = f"<blockquote>{body}</blockquote>\n— {source}"
+    if len(text) > answering.MAX_MESSAGE_CHARS:  # a paragraph longer than a message: its opening
+        room = answering.MAX_MESSAGE_CHARS - len(source) - 40
+        text = f"<blockquote>{html.escape((passage.context or passage.text)[:room], quote=False)}…</blockquote>\n— {source}"
+    return text
+
+
+def start_html(service: Service, first_name: str | None) -> str:
+    hello = f"你好，{html.escape(first_name, quote=False)}！" if first_name else "你好！"
+    docs = "\n".join(f"• {html.escape(t, quote=False)}" for t, _ in service.documents())
+    return (
+        f"{hello}我是文档问答机器人：用中文提问，我从下面的资料里找出回答问题的原文段落，"
+        f"标出关键词并注明出处；资料里没有的，我会直接告诉你。\n\n"
+        f"<b>我知道的资料</b>\n{docs}\n\n"
+        "直接发问题给我，或点下面的例子试试："
+    )
+
+
+def examples_keyboard(service: Service) -> InlineKeyboardMarkup | None:
+    examples = service.example_questions()
+    if not examples:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(q, callback_data=encode_callback(Callback("example", service.generation, str(i))))]
+        for i, q in enumerate(examples)
+    ])
+
+
+def help_html(bot_username: str | None) -> str:
+    at = f"@{bot_username}" if bot_username else "@机器人"
+    return (
+        "<b>怎么用</b>\n"
+        "• <b>私聊</b>：直接发送问题，例如“崂山区有多少家高新技术企业？”\n"
+        f"• <b>群聊</b>：发送 /ask 问题，或 {html.escape(at)} 问题，或回复我的消息继续问。\n"
+        f"• <b>任意聊天</b>：输入 {html.escape(at)} 加问题（inline 模式），从结果中选一条发送。\n\n"
+        "每条回答引用资料原文，<b>粗体</b>是与问题对应的词，后面注明文档和段落。"
+        "点“全文”看整段，点“更多结果”看后面的段落。找不到时，换个说法或用更具体的关键词再试。\n\n"
+        "/about 查看资料库里的文档。"
+    )
+
+
+def about_html(service: Service) -> str:
+    docs = service.documents()
+    lines = [f"• {html.escape(t, quote=False)}（{n} 段）" for t, n in docs]
+    return (
+        f"<b>资料库</b>：{len(docs)} 篇文档，共索引 {len(service.index)} 个段落。\n"
+        + "\n".join(lines)
+    )
+
+
+# --------------------------------------------------------------------------- inline mode
+
+
+def inline_results(
+    service: Service, query: str, offset: int, bot_username: str | None = None
+) -> tuple[list[InlineQueryResultArticle], str | None]:
+    """One page of inline results and the next offset (None on the last page)."""
+    if not query.strip():
+        return [_inline_help(bot_username)], None
+    page = min(INLINE_PAGE, MAX_RESULTS - offset)
+    ans = service.ask(query, k=page + 1, offset=offset) if page > 0 else None
+    if ans is None or not ans.answered:
+        if offset == 0:
+            return [_inline_not_found()], None
+        return [], None
+    quotes = ans.quotes[:page]
+    has_more = len(ans.quotes) > page and offset + page < MAX_RESULTS
+    results = [
+        InlineQueryResultArticle(
+            id=f"{service.generation}:{service.position(q.passage)}",
+            title=q.passage.title,
+            description=_first_words(q.text),
+            input_message_content=InputTextMessageContent(
+                answering.quote_html(q), parse_mode="HTML"
+            ),
+        )
+        for q in quotes
+    ]
+    return results, (str(offset + page) if has_more else None)
+
+
+def _first_words(s: str) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= DESCRIPTION_CHARS else s[: DESCRIPTION_CHARS - 1] + "…"
+
+
+def _inline_help(bot_username: str | None) -> InlineQueryResultArticle:
+    at = f"@{bot_username}" if bot_username else "@机器人"
+    return InlineQueryResultArticle(
+        id="help",
+        title="输入问题，查找资料原文",
+        description=f"例如：{at} 崂山区有多少家高新技术企业？",
+        input_message_content=InputTextMessageContent(
+            f"在任意聊天中输入 {at} 加中文问题，即可从资料中查找并引用原文。"
+        ),
+    )
+
+
+def _inline_not_found() -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(
+        id="none",
+        title="没有找到相关内容",
+        description="换个说法或用更具体的关键词再试",
+        input_message_content=InputTextMessageContent(answering.NOT_FOUND),
+    )

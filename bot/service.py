@@ -1,0 +1,117 @@
+"""The question-answering service the chat layers share: one index, its generation, examples.
+
+Handlers hold a ``Service`` (in ``bot_data``) and call it; it knows nothing about Telegram.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot import answer as answering
+from bot.answer import Answer
+from bot.corpus import Passage
+from bot.index import Index, build_index
+
+MAX_REMEMBERED = 5000  # questions kept for "more results" buttons
+MAX_RESULTS = 50  # Telegram's cap on inline results per answer; also the deepest "more" page
+
+
+@dataclass
+class Service:
+    index: Index
+    corpus_path: Path | None = None
+    top_k: int = 3
+    generation: str = ""
+    _asked: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    _next_id: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.generation:
+            self.generation = corpus_generation(self.index.passages)
+        self._position = {p.key: i for i, p in enumerate(self.index.passages)}
+
+    @classmethod
+    def from_corpus(cls, corpus_path: Path, top_k: int = 3) -> Service:
+        return cls(build_index(corpus_path), corpus_path, top_k)
+
+    # -- answering
+
+    def ask(self, question: str, k: int | None = None, offset: int = 0) -> Answer:
+        k = self.top_k if k is None else k
+        k = max(0, min(k, MAX_RESULTS - offset))
+        return answering.answer(self.index, question, k=k, offset=offset)
+
+    def remember(self, question: str) -> str:
+        """A short id for a question, so a button can refer to it within 64 bytes."""
+        self._next_id += 1
+        qid = _base36(self._next_id)
+        self._asked[qid] = question
+        while len(self._asked) > MAX_REMEMBERED:
+            self._asked.popitem(last=False)
+        return qid
+
+    def recall(self, qid: str) -> str | None:
+        return self._asked.get(qid)
+
+    # -- passages by position (for "full paragraph" buttons)
+
+    def position(self, passage: Passage) -> int:
+        return self._position[passage.key]
+
+    def passage_at(self, position: int) -> Passage | None:
+        if 0 <= position < len(self.index.passages):
+            return self.index.passages[position]
+        return None
+
+    # -- what the bot knows
+
+    def documents(self) -> list[tuple[str, int]]:
+        """(title, passages) per document, in corpus order."""
+        counts: dict[str, int] = {}
+        for p in self.index.passages:
+            counts[p.title] = counts.get(p.title, 0) + 1
+        return list(counts.items())
+
+    def example_questions(self, n: int = 3) -> list[str]:
+        """Questions built from terms the corpus itself marks in quotes, from different documents."""
+        seen_docs: set[str] = set()
+        out: list[str] = []
+        by_spread = sorted(self.index.user_terms, key=lambda t: (-self._term_spread(t), t))
+        for term in by_spread:
+            doc = next((p.doc for p in self.index.passages if term in p.text), None)
+            if doc is None or doc in seen_docs or not 3 <= len(term) <= 8 or not _is_han(term):
+                continue
+            seen_docs.add(doc)
+            out.append(f"“{term}”是什么？")
+            if len(out) == n:
+                break
+        return out
+
+    def _term_spread(self, term: str) -> int:
+        return sum(term in p.text for p in self.index.passages)
+
+
+def corpus_generation(passages: list[Passage]) -> str:
+    """Six hex digits that change when the indexed text changes (stale-button detection)."""
+    h = hashlib.blake2s(digest_size=3)
+    for p in passages:
+        h.update(p.key.encode())
+        h.update(p.text.encode())
+    return h.hexdigest()
+
+
+def _is_han(term: str) -> bool:
+    return all("\u4e00" <= ch <= "\u9fff" for ch in term)
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
