@@ -12,7 +12,8 @@ from pathlib import Path
 from bot import answer as answering
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import CorpusError
-from bot.index import Index, build_index
+from bot.cache import load_or_build
+from bot.index import Index
 
 log = logging.getLogger("bot")
 
@@ -54,7 +55,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _load(settings: Settings) -> Index:
-    return build_index(settings.corpus_path)
+    return load_or_build(settings.corpus_path, settings.data_dir)
 
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:

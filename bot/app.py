@@ -83,7 +83,7 @@ def webhook_secret(token: str) -> str:
 
 
 def run_telegram(settings: Settings) -> int:
-    service = Service.from_corpus(settings.corpus_path, settings.top_k)
+    service = Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
     log.info("index built: %d passages", len(service.index))
     app = build_application(settings, service)
     if settings.webhook_url:

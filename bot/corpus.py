@@ -288,8 +288,7 @@ def _bigrams(text: str) -> set[str]:
 
 def is_near_repeat(a: str, b: str) -> bool:
     """Two paragraphs that differ only by a few characters (a block printed twice)."""
-    ga, gb = _bigrams(a), _bigrams(b)
-    return len(ga & gb) / max(1, len(ga | gb)) >= NEAR_REPEAT
+    return _jaccard(_bigrams(a), _bigrams(b)) >= NEAR_REPEAT
 
 
 def drop_repeats(pars: list[str], seen: list[str] | None = None) -> list[str]:
@@ -298,11 +297,13 @@ def drop_repeats(pars: list[str], seen: list[str] | None = None) -> list[str]:
     ``seen`` carries paragraphs of earlier documents, so a block repeated across files is kept once.
     """
     seen = seen if seen is not None else []
+    seen_grams = [_bigrams(s) for s in seen]
     squashed_doc = [_squash(p) for p in pars]
     out = []
     for i, p in enumerate(pars):
         sq = squashed_doc[i]
-        if any(sq == s or (len(sq) >= 40 and is_near_repeat(p, s)) for s in seen):
+        grams = _bigrams(sq)
+        if sq in seen or (len(sq) >= 40 and any(_jaccard(grams, g) >= NEAR_REPEAT for g in seen_grams)):
             continue
         # A fragment printed out of place: wholly inside a longer paragraph of the same document.
         if len(sq) >= 20 and any(
@@ -310,8 +311,15 @@ def drop_repeats(pars: list[str], seen: list[str] | None = None) -> list[str]:
         ):
             continue
         seen.append(sq)
+        seen_grams.append(grams)
         out.append(p)
     return out
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b or min(len(a), len(b)) < NEAR_REPEAT * max(len(a), len(b)):
+        return 0.0
+    return len(a & b) / len(a | b)
 
 
 def clean_paragraphs(pars: list[str], seen: list[str] | None = None) -> list[str]:

@@ -15,11 +15,11 @@ import numpy as np
 
 from bot import text
 from bot.bm25 import SparseBM25, log_idf_max, top_k
-from bot.corpus import Passage, load_passages
+from bot.corpus import Passage
 
 WORD_WEIGHT = 0.5  # share of the fused score that comes from the word ranking
-CANDIDATES = 20
-COVERAGE_WEIGHT = 0.5  # the rerank: fused score x (1 - w + w * coverage)  # passages taken from each ranking before fusing
+CANDIDATES = 20  # passages reranked by coverage after fusing
+COVERAGE_WEIGHT = 0.5  # the rerank: fused score x (1 - w + w * coverage)
 
 _QUOTED = re.compile(r"[“\"「『《]([^“”\"「」『』《》，。、；：！？,.;:!?\s]{2,12})[”\"」』》]")
 
@@ -52,16 +52,24 @@ def corpus_terms(passages: Sequence[Passage]) -> set[str]:
 class Index:
     """BM25 over words and character n-grams of the passages, fused."""
 
-    def __init__(self, passages: Sequence[Passage], user_terms: set[str] | None = None):
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        user_terms: set[str] | None = None,
+        models: tuple[SparseBM25, SparseBM25] | None = None,
+    ):
+        """Index the passages (or adopt ``models`` already built from them, e.g. from a cache)."""
         self.passages = list(passages)
         self.user_terms = sorted(user_terms if user_terms is not None else corpus_terms(passages))
         text.add_words(self.user_terms)
-        analysed = [text.analyse(p.text) for p in self.passages]
-        self.words = SparseBM25.build([w for w, _ in analysed])
-        self.grams = SparseBM25.build([g for _, g in analysed])
-        self._word_sets = [frozenset(w) for w, _ in analysed]
-        self._gram_sets = [frozenset(g) for _, g in analysed]
-        # A word in every passage (the district's own name in a corpus about it) carries nothing.
+        if models is None:
+            analysed = [text.analyse(p.text) for p in self.passages]
+            models = (
+                SparseBM25.build([w for w, _ in analysed]),
+                SparseBM25.build([g for _, g in analysed]),
+            )
+        self.words, self.grams = models
+        # A word the corpus never uses weighs as much as the rarest word it does use.
         self._unknown_idf = log_idf_max(len(self.passages))
 
     def __len__(self) -> int:
@@ -100,21 +108,19 @@ class Index:
         words = list(dict.fromkeys(q.words))
         if not words:
             return (), 0.0
-        have = self._word_sets[i]
-        grams_have = self._gram_sets[i]
         total = got = 0.0
         matched = []
         for w in words:
             idf = self.words.term_idf(w)
             weight = self._unknown_idf if idf is None else max(idf, 0.0)
             total += weight
-            if w in have:
+            if self.words.holds(w, i):
                 got += weight
                 matched.append(w)
             elif len(w) >= 2:
                 # jieba may split a word differently in the question and the passage.
                 bigrams = [w[j : j + 2] for j in range(len(w) - 1)]
-                share = sum(b in grams_have for b in bigrams) / len(bigrams)
+                share = sum(self.grams.holds(b, i) for b in bigrams) / len(bigrams)
                 got += weight * share
                 if share == 1.0:
                     matched.append(w)
@@ -124,9 +130,3 @@ class Index:
 def _normalised(scores: np.ndarray) -> np.ndarray:
     top = scores.max() if len(scores) else 0.0
     return scores / top if top > 0 else scores
-
-
-def build_index(corpus_path) -> Index:
-    """Load, clean and index a corpus (raises CorpusError on a bad corpus)."""
-    _, passages = load_passages(corpus_path)
-    return Index(passages)

@@ -13,7 +13,8 @@ from pathlib import Path
 from bot import answer as answering
 from bot.answer import Answer
 from bot.corpus import Passage
-from bot.index import Index, build_index
+from bot.cache import load_or_build
+from bot.index import Index
 
 MAX_REMEMBERED = 5000  # questions kept for "more results" buttons
 MAX_RESULTS = 50  # Telegram's cap on inline results per answer; also the deepest "more" page
@@ -34,8 +35,8 @@ class Service:
         self._position = {p.key: i for i, p in enumerate(self.index.passages)}
 
     @classmethod
-    def from_corpus(cls, corpus_path: Path, top_k: int = 3) -> Service:
-        return cls(build_index(corpus_path), corpus_path, top_k)
+    def from_corpus(cls, corpus_path: Path, top_k: int = 3, data_dir: Path | None = None) -> Service:
+        return cls(load_or_build(corpus_path, data_dir), corpus_path, top_k)
 
     # -- answering
 

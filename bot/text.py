@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jieba
+import numpy as np
 import opencc
 
 jieba.setLogLevel(logging.WARNING)
@@ -108,6 +109,39 @@ def analyse(text: str) -> tuple[list[str], list[str]]:
 def _dictionary_loaded() -> bool:
     jieba.initialize()
     return True
+
+
+def load_dictionary(cache_dir: Path | None) -> None:
+    """Load jieba's dictionary, from a fast cache in ``cache_dir`` when there is one.
+
+    jieba's own cache is a marshal file that takes ~1 s to read; the same words and counts as
+    one text blob and one numpy array load in a third of that. Same dictionary, same cuts.
+    """
+    if jieba.dt.initialized or cache_dir is None:
+        _dictionary_loaded()
+        return
+    words_file = cache_dir / f"jieba-{jieba.__version__}-words.txt"
+    freq_file = cache_dir / f"jieba-{jieba.__version__}-freq.npy"
+    try:
+        words = words_file.read_bytes().decode("utf-8").split("\n")
+        freqs = np.load(freq_file, allow_pickle=False)
+        if len(words) != len(freqs) or len(words) < 1000:
+            raise ValueError("jieba dictionary cache is inconsistent")
+        with jieba.dt.lock:
+            jieba.dt.FREQ = dict(zip(words, freqs.tolist()))
+            jieba.dt.total = int(freqs.sum())
+            jieba.dt.initialized = True
+        return
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    _dictionary_loaded()
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        freq = jieba.dt.FREQ
+        np.save(freq_file, np.fromiter(freq.values(), dtype=np.int64, count=len(freq)))
+        words_file.write_bytes("\n".join(freq).encode("utf-8"))
+    except OSError:
+        pass
 
 
 def add_words(terms: Iterable[str], freq: int | None = None) -> int:

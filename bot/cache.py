@@ -1,0 +1,141 @@
+"""Persist the built index under DATA_DIR, so a restart loads instead of re-segmenting.
+
+The cache file is keyed by the corpus content and everything that shapes the index (the code of
+the pipeline, the stopwords, the jieba version). It holds only numpy arrays and JSON (loaded with
+``allow_pickle=False``): a corrupt, stale or foreign file is rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import jieba
+import numpy as np
+
+from bot import text
+from bot.bm25 import SparseBM25
+from bot.corpus import Passage, corpus_files, load_passages
+from bot.index import Index
+
+log = logging.getLogger(__name__)
+
+FORMAT = "laoshan-qa-index/1"
+_PIPELINE = ("corpus.py", "text.py", "bm25.py", "index.py", "cache.py", "data/stopwords.txt")
+
+
+def corpus_key(corpus_path: Path) -> str:
+    """Hash of the corpus files (names and bytes) and of the code and data that shape the index."""
+    h = hashlib.sha256(FORMAT.encode())
+    h.update(jieba.__version__.encode())
+    here = Path(__file__).parent
+    for name in _PIPELINE:
+        h.update((here / name).read_bytes())
+    root = Path(corpus_path)
+    for f in corpus_files(root):
+        h.update(str(f.relative_to(root) if root.is_dir() else f.name).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def cache_path(data_dir: Path, corpus_path: Path) -> Path:
+    name = hashlib.sha256(str(Path(corpus_path).resolve()).encode()).hexdigest()[:12]
+    return Path(data_dir) / f"index-{name}.npz"
+
+
+def save(index: Index, path: Path, key: str) -> None:
+    meta = {
+        "format": FORMAT,
+        "key": key,
+        "user_terms": index.user_terms,
+        "passages": [
+            [p.doc, p.title, p.paragraph, p.text, p.part, p.context if p.context != p.text else None]
+            for p in index.passages
+        ],
+    }
+    arrays: dict[str, np.ndarray] = {}
+    for name, model in (("words", index.words), ("grams", index.grams)):
+        meta[f"{name}_vocab"] = sorted(model.vocab, key=model.vocab.__getitem__)
+        meta[f"{name}_n_docs"] = model.n_docs
+        arrays[f"{name}_indptr"] = model.indptr
+        arrays[f"{name}_rows"] = model.rows
+        arrays[f"{name}_data"] = model.data
+        arrays[f"{name}_idf"] = model.idf
+    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside, then rename: a crash never leaves half a cache file under the real name.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path, key: str) -> Index | None:
+    """The cached index, or None when the file is missing, corrupt, stale or not ours."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes().decode())
+            if meta.get("format") != FORMAT or meta.get("key") != key:
+                log.info("index cache %s is stale, rebuilding", path)
+                return None
+            models = tuple(_model(z, meta, name) for name in ("words", "grams"))
+        passages = [
+            Passage(doc, title, int(par), text, int(part), context if context is not None else text)
+            for doc, title, par, text, part, context in meta["passages"]
+        ]
+        if any(m.n_docs != len(passages) for m in models):
+            raise ValueError("passage count does not match the matrices")
+        return Index(passages, set(meta["user_terms"]), models)  # type: ignore[arg-type]
+    except Exception as exc:  # any damage at all means: rebuild
+        log.warning("index cache %s is unreadable (%s), rebuilding", path, exc)
+        return None
+
+
+def _model(z, meta: dict, name: str) -> SparseBM25:
+    vocab_list = meta[f"{name}_vocab"]
+    indptr = z[f"{name}_indptr"]
+    rows = z[f"{name}_rows"]
+    data = z[f"{name}_data"]
+    idf = z[f"{name}_idf"]
+    n_docs = int(meta[f"{name}_n_docs"])
+    if (
+        len(indptr) != len(vocab_list) + 1 or len(idf) != len(vocab_list) or indptr[0] != 0
+        or indptr[-1] != len(rows) or len(rows) != len(data) or np.any(np.diff(indptr) < 0)
+        or (len(rows) and (rows.min() < 0 or rows.max() >= n_docs))
+    ):
+        raise ValueError(f"{name} matrix is inconsistent")
+    vocab = {t: i for i, t in enumerate(vocab_list)}
+    return SparseBM25(vocab, indptr, rows, data, idf, n_docs)
+
+
+def load_or_build(corpus_path: Path, data_dir: Path | None) -> Index:
+    """The index for the corpus: from the cache when it is current, else built (and cached).
+
+    Raises CorpusError with one line when the corpus is bad. ``data_dir`` None: no caching.
+    """
+    text.load_dictionary(data_dir)
+    if data_dir is None:
+        _, passages = load_passages(corpus_path)
+        return Index(passages)
+    key = corpus_key(corpus_path)
+    path = cache_path(data_dir, corpus_path)
+    index = load(path, key)
+    if index is not None:
+        return index
+    _, passages = load_passages(corpus_path)
+    index = Index(passages)
+    try:
+        save(index, path, key)
+    except OSError as exc:
+        log.warning("could not write the index cache %s: %s", path, exc)
+    return index
