@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("-v", "--verbose", action="store_true", help="one line per question")
     ev.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="evaluate another corpus")
 
+    st = sub.add_parser("stats", help="print the question-log report (as /stats in Telegram)")
+    st.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    st.add_argument("--chart", type=Path, help="also write the per-day chart to this PNG file")
+
     ix = sub.add_parser("index", help="build the index and report its size and build time")
     ix.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="index another corpus")
     return p
@@ -107,6 +111,27 @@ def index_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def stats_command(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import reports
+    from bot.store import Store
+
+    path = settings.data_dir / "questions.sqlite3"
+    if not path.is_file():
+        print(f"no question log yet at {path}")
+        return 0
+    store = Store(path, settings.log_retention_days)
+    report = store.report(days=max(1, args.days))
+    print(reports.report_text(report))
+    if args.chart:
+        png = reports.chart_png(report)
+        if png is None:
+            print("chart: one day of data or less, none drawn")
+        else:
+            args.chart.write_bytes(png)
+            print(f"chart written to {args.chart}")
+    return 0
+
+
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if settings.bot_token:
         from bot.app import run_telegram
@@ -127,7 +152,10 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             print()
 
 
-COMMANDS = {"run": run_command, "ask": ask_command, "eval": eval_command, "index": index_command}
+COMMANDS = {
+    "run": run_command, "ask": ask_command, "eval": eval_command, "index": index_command,
+    "stats": stats_command,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,11 +23,12 @@ from telegram.ext import (
 from bot import handlers, messages
 from bot.config import Settings
 from bot.service import Service
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def build_application(settings: Settings, service: Service) -> Application:
+def build_application(settings: Settings, service: Service, store: Store | None = None) -> Application:
     """An Application ready to start; the index is already built, so no update waits for it."""
 
     async def post_init(app: Application) -> None:
@@ -47,6 +48,10 @@ def build_application(settings: Settings, service: Service) -> Application:
         .build()
     )
     app.bot_data["service"] = service
+    app.bot_data["admins"] = settings.admin_ids
+    app.bot_data["data_dir"] = settings.data_dir
+    if store is not None:
+        app.bot_data["store"] = store
     add_handlers(app)
     return app
 
@@ -58,6 +63,9 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("help", handlers.help_command))
     app.add_handler(CommandHandler("about", handlers.about_command))
     app.add_handler(CommandHandler("ask", handlers.ask_command))
+    app.add_handler(CommandHandler("stats", handlers.stats_command))
+    app.add_handler(CommandHandler("unanswered", handlers.unanswered_command))
+    app.add_handler(CommandHandler("reload", handlers.reload_command))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text))
     app.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.group_text))
     app.add_handler(
@@ -70,6 +78,10 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_error_handler(handlers.error_handler)
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.data_dir / "questions.sqlite3", settings.log_retention_days)
 
 
 def _file_url(base_url: str) -> str:
@@ -85,7 +97,8 @@ def webhook_secret(token: str) -> str:
 def run_telegram(settings: Settings) -> int:
     service = Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
     log.info("index built: %d passages", len(service.index))
-    app = build_application(settings, service)
+    store = open_store(settings)
+    app = build_application(settings, service, store)
     if settings.webhook_url:
         path = urlparse(settings.webhook_url).path.lstrip("/")
         app.run_webhook(

@@ -4,14 +4,20 @@ rank_bm25's ``BM25Okapi`` is the scoring model (its idf with the epsilon floor, 
 ``get_scores`` loops over every passage in Python for every query word. Here each (term, passage)
 weight is computed once into a sparse matrix, and a query is scored by summing its terms' columns.
 ``tests/test_bm25.py`` checks the scores against ``BM25Okapi.get_scores``.
+
+Building is vectorised so that a million passages fit in seconds and a few GB: the tokens of a run
+of passages are counted at once (``count_terms``: one ``np.unique`` over (passage, term) keys, no
+per-passage ``Counter``), in the corpus' worker processes when there are several
+(``bot/parallel.py``), and ``Builder`` files each run's counts straight into the final
+column-compressed arrays.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -19,56 +25,58 @@ K1 = 1.5
 B = 0.75
 EPSILON = 0.25
 
+# The weights are kept in float64: float32 would save 4 bytes a (term, passage) pair, but its
+# rounding (up to ~1e-6 on a weight of 20) breaks the 1e-6 agreement with rank_bm25's scores.
+WEIGHT_DTYPE = np.float64
+_SCATTER_SWITCH = 8  # a term held by more than n_docs / 8 passages is added with bincount
+
 
 @dataclass
 class SparseBM25:
     """Column-compressed (CSC) passages x terms matrix of BM25 weights, in plain numpy arrays.
 
-    Column ``t`` holds the passages containing term ``t``: ``rows[indptr[t]:indptr[t+1]]`` and
-    their weights ``data[...]``. (scipy.sparse would do the same, but costs 0.6 s to import.)
+    Column ``t`` holds the passages containing term ``t``: ``rows[indptr[t]:indptr[t+1]]``
+    (ascending) and their weights ``data[...]``. (scipy.sparse would do the same, but costs 0.6 s
+    to import.)
     """
 
     vocab: dict[str, int]
     indptr: np.ndarray  # int64, len(vocab) + 1
     rows: np.ndarray  # int32 passage numbers
-    data: np.ndarray  # float32 weights
-    idf: np.ndarray
+    data: np.ndarray  # weights (WEIGHT_DTYPE)
+    idf: np.ndarray  # float64, one per term
     n_docs: int
 
     @classmethod
     def build(
         cls, corpus: Sequence[Sequence[str]], k1: float = K1, b: float = B, epsilon: float = EPSILON
     ) -> SparseBM25:
-        vocab: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[int] = []
-        for i, doc in enumerate(corpus):
-            for term, tf in Counter(doc).items():
-                rows.append(i)
-                cols.append(vocab.setdefault(term, len(vocab)))
-                vals.append(tf)
-        n_docs = len(corpus)
-        row = np.asarray(rows, dtype=np.int64)
-        col = np.asarray(cols, dtype=np.int64)
-        tf = np.asarray(vals, dtype=np.float64)
-        doc_len = np.asarray([len(d) for d in corpus], dtype=np.float64)
-        avgdl = doc_len.sum() / max(n_docs, 1)
-        df = np.bincount(col, minlength=len(vocab)).astype(np.float64)
-        idf = okapi_idf(df, n_docs, epsilon)
-        norm = k1 * (1 - b + b * doc_len / avgdl) if avgdl else np.full(n_docs, k1)
-        weight = tf * (k1 + 1) / (tf + norm[row]) * idf[col]
-        order = np.argsort(col, kind="stable")
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(df.astype(np.int64), out=indptr[1:])
-        return cls(vocab, indptr, row[order].astype(np.int32), weight[order], idf, n_docs)
+        """The model of a corpus given as token lists (one list per passage)."""
+        builder = Builder()
+        step = 20_000  # count in runs: the (passage, term) keys of a run stay small
+        for lo in range(0, len(corpus), step):
+            builder.add(corpus[lo : lo + step])
+        return builder.finish(k1, b, epsilon)
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """Scores of every passage, as ``BM25Okapi.get_scores`` (a repeated word counts again)."""
+        terms: dict[int, int] = {}
+        for t in query:
+            i = self.vocab.get(t)
+            if i is not None:
+                terms[i] = terms.get(i, 0) + 1
         scores = np.zeros(self.n_docs)
-        for t, rep in Counter(self.vocab[t] for t in query if t in self.vocab).items():
-            lo, hi = self.indptr[t], self.indptr[t + 1]
-            scores[self.rows[lo:hi]] += rep * self.data[lo:hi]
+        indptr, rows, data = self.indptr, self.rows, self.data
+        for t, rep in terms.items():
+            lo, hi = int(indptr[t]), int(indptr[t + 1])
+            r, w = rows[lo:hi], data[lo:hi]
+            if rep != 1:
+                w = w * rep
+            if (hi - lo) * _SCATTER_SWITCH > self.n_docs:
+                # a long column: one sequential pass beats a gather and a scatter
+                scores += np.bincount(r, w, minlength=self.n_docs)
+            else:
+                scores[r] += w  # rows are distinct within a column
         return scores
 
     def holds(self, term: str, row: int) -> bool:
@@ -76,9 +84,9 @@ class SparseBM25:
         t = self.vocab.get(term)
         if t is None:
             return False
-        lo, hi = self.indptr[t], self.indptr[t + 1]
-        j = lo + np.searchsorted(self.rows[lo:hi], row)
-        return bool(j < hi and self.rows[j] == row)
+        lo, hi = int(self.indptr[t]), int(self.indptr[t + 1])
+        j = lo + int(self.rows[lo:hi].searchsorted(row))
+        return j < hi and int(self.rows[j]) == row
 
     def df(self, term: str) -> int:
         """How many passages hold the term."""
@@ -88,6 +96,122 @@ class SparseBM25:
     def term_idf(self, term: str) -> float | None:
         i = self.vocab.get(term)
         return None if i is None else float(self.idf[i])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the numpy arrays (the vocabulary dict not counted)."""
+        return self.indptr.nbytes + self.rows.nbytes + self.data.nbytes + self.idf.nbytes
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclass
+class TermCounts:
+    """How often each term occurs in each passage of a run of passages, in the run's own numbering.
+
+    One entry per distinct (passage, term) pair, sorted by passage then term; ``terms`` maps the
+    run's term numbers back to the terms. Small to send between processes: no per-token strings.
+    """
+
+    terms: list[str]
+    doc: np.ndarray  # int32 passage number within the run
+    term: np.ndarray  # int32 term number within the run
+    tf: np.ndarray  # int32 occurrences
+    lengths: np.ndarray  # int64 tokens per passage (repeats included), one per passage
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+class _Numbering(dict):
+    """term -> number, numbering a new term on first sight (``map(d.__getitem__, ...)`` runs in C)."""
+
+    def __missing__(self, term: str) -> int:
+        n = self[term] = len(self)
+        return n
+
+
+def count_terms(docs: Sequence[Sequence[str]]) -> TermCounts:
+    """Term counts of the passages, without a per-passage loop in Python."""
+    numbering = _Numbering()
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    total = int(lengths.sum())
+    ids = np.fromiter(map(numbering.__getitem__, chain.from_iterable(docs)), np.int64, count=total)
+    doc = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    width = max(len(numbering), 1)
+    keys, tf = np.unique(doc * width + ids, return_counts=True)
+    return TermCounts(
+        list(numbering),
+        (keys // width).astype(np.int32),
+        (keys % width).astype(np.int32),
+        tf.astype(np.int32),
+        lengths,
+    )
+
+
+class Builder:
+    """Builds a SparseBM25 from runs of passages added in order, keeping only compact arrays.
+
+    ``add``/``add_counts`` renumber each run's terms into the shared vocabulary; ``finish`` needs
+    every passage's length (for avgdl) and every term's df (for idf) before a weight can be
+    computed, then files each run's entries into their column at once (a counting sort: no global
+    argsort over hundreds of millions of entries).
+    """
+
+    def __init__(self) -> None:
+        self._numbering = _Numbering()
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # rows, cols, tf
+        self._lengths: list[np.ndarray] = []
+        self.n_docs = 0
+
+    def add(self, docs: Sequence[Sequence[str]]) -> None:
+        self.add_counts(count_terms(docs))
+
+    def add_counts(self, counts: TermCounts) -> None:
+        numbering = self._numbering
+        glob = np.fromiter(map(numbering.__getitem__, counts.terms), np.int32, len(counts.terms))
+        rows = counts.doc.astype(np.int64) + self.n_docs
+        if self.n_docs + len(counts) > np.iinfo(np.int32).max:
+            raise ValueError("too many passages for int32 row numbers")
+        self._runs.append((rows.astype(np.int32), glob[counts.term], counts.tf))
+        self._lengths.append(np.asarray(counts.lengths, dtype=np.int64))
+        self.n_docs += len(counts)
+
+    def add_all(self, runs: Iterable[TermCounts]) -> Builder:
+        for counts in runs:
+            self.add_counts(counts)
+        return self
+
+    def finish(self, k1: float = K1, b: float = B, epsilon: float = EPSILON) -> SparseBM25:
+        vocab = dict(self._numbering)  # a plain dict: a lookup must not add terms
+        n_terms, n_docs = len(vocab), self.n_docs
+        doc_len = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
+        df = np.zeros(n_terms, dtype=np.int64)
+        for _, cols, _ in self._runs:
+            df += np.bincount(cols, minlength=n_terms)
+        idf = okapi_idf(df.astype(np.float64), n_docs, epsilon)
+        avgdl = doc_len.sum() / n_docs if n_docs else 0.0
+        norm = k1 * (1 - b + b * doc_len / avgdl) if avgdl else np.full(n_docs, k1)
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        nnz = int(indptr[-1])
+        out_rows = np.empty(nnz, dtype=np.int32)
+        out_data = np.empty(nnz, dtype=WEIGHT_DTYPE)
+        fill = indptr[:-1].copy()  # next free slot of each column
+        runs, self._runs = self._runs, []
+        for rows, cols, tf in runs:
+            # Within a run, rows ascend for each term; a stable sort by term keeps them so, and
+            # the runs come in passage order, so every column ends up with ascending rows.
+            order = np.argsort(cols, kind="stable")
+            rows, cols, tf = rows[order], cols[order], tf[order].astype(np.float64)
+            first = np.flatnonzero(np.diff(cols, prepend=-1))
+            size = np.diff(first, append=len(cols))
+            dest = fill[cols] + (np.arange(len(cols)) - np.repeat(first, size))
+            fill[cols[first]] += size
+            out_rows[dest] = rows
+            out_data[dest] = tf * (k1 + 1) / (tf + norm[rows]) * idf[cols]
+        return SparseBM25(vocab, indptr, out_rows, out_data, idf, n_docs)
 
 
 def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float = EPSILON) -> np.ndarray:
@@ -99,16 +223,47 @@ def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float = EPSILON) -> np.ndarr
     return np.where(idf < 0, floor, idf)
 
 
+# --------------------------------------------------------------------------- ranking
+
+_MAX_BLOCK = 1024  # top_k: the scores are cut into blocks of up to this many
+
+
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best scores, best first, without sorting everything (ties: lower index)."""
+    """Indices of the k best scores, best first; ties go to the lower index (as a stable sort).
+
+    Without sorting or partitioning everything: with the scores cut into blocks, the k-th largest
+    block maximum is a score reached in k blocks and exceeded in fewer than k, so the k best scores
+    all lie in those blocks or in the first k blocks whose maximum equals it. One pass over the
+    scores (the block maxima), then a few thousand candidates.
+    """
     n = len(scores)
-    if k <= 0 or n == 0:
+    k = min(k, n)
+    if k <= 0:
         return np.empty(0, dtype=np.int64)
-    if k < n:
-        part = np.argpartition(-scores, k - 1)[:k]
+    block = min(_MAX_BLOCK, 1 << max(int(n // (8 * k)).bit_length() - 1, 0))
+    if block < 16:
+        pool = np.arange(n)
     else:
-        part = np.arange(n)
-    return part[np.lexsort((part, -scores[part]))]
+        cut = n - n % block
+        maxima = scores[:cut].reshape(-1, block).max(axis=1)
+        if cut < n:
+            maxima = np.append(maxima, scores[cut:].max())
+        kth = np.partition(maxima, len(maxima) - k)[len(maxima) - k]
+        blocks = np.union1d(np.flatnonzero(maxima > kth), np.flatnonzero(maxima == kth)[:k])
+        pool = (blocks[:, None] * block + np.arange(block)).ravel()
+        pool = pool[pool < n]
+    pool = _best(pool, scores[pool], k)
+    return pool[np.lexsort((pool, -scores[pool]))]
+
+
+def _best(pool: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """The k entries of ``pool`` (ascending) with the largest values, ties to the first, unordered."""
+    if len(pool) <= k:
+        return pool
+    kth = np.partition(values, len(values) - k)[len(values) - k]
+    keep = values > kth  # fewer than k
+    keep[np.flatnonzero(values == kth)[: k - int(np.count_nonzero(keep))]] = True
+    return pool[keep]
 
 
 def log_idf_max(n_docs: int) -> float:

@@ -31,6 +31,7 @@ class Settings:
     webhook_port: int = 8443
     log_level: str = "INFO"
     data_dir: Path = DEFAULT_DATA_DIR
+    log_retention_days: int | None = None  # None: keep the question log for ever
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -90,6 +91,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         webhook_port=_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8443, 1, 65535),
         log_level=level,
         data_dir=Path(get("DATA_DIR") or DEFAULT_DATA_DIR),
+        log_retention_days=(
+            _int("LOG_RETENTION_DAYS", get("LOG_RETENTION_DAYS"), 0, 1, 36500)
+            if get("LOG_RETENTION_DAYS") else None
+        ),
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+import time
 
 from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType, ParseMode
@@ -11,8 +13,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import ContextTypes
 
 from bot import answer as answering
-from bot import messages
+from bot import messages, reports
+from bot.answer import Answer
+from bot.corpus import CorpusError
 from bot.service import Service
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +26,38 @@ def _service(context: ContextTypes.DEFAULT_TYPE) -> Service:
     return context.bot_data["service"]
 
 
+def _store(context: ContextTypes.DEFAULT_TYPE) -> Store | None:
+    return context.bot_data.get("store")
+
+
+def _ask_and_log(
+    context: ContextTypes.DEFAULT_TYPE, place: str, user_id: int | None, question: str,
+    k: int | None = None, offset: int = 0,
+) -> tuple[Answer, int | None]:
+    """Answer a question and log it (when a store is configured); returns the log row id."""
+    start = time.perf_counter()
+    ans = _service(context).ask(question, k=k, offset=offset)
+    latency_ms = (time.perf_counter() - start) * 1000
+    store = _store(context)
+    if store is None:
+        return ans, None
+    log_id = store.log_question(
+        place, user_id, question, ans.answered,
+        [q.passage.doc for q in ans.quotes], [q.passage.key for q in ans.quotes], latency_ms,
+    )
+    return ans, log_id
+
+
 async def _reply_answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     service = _service(context)
-    ans = service.ask(question)
+    place = "private" if message.chat.type == ChatType.PRIVATE else "group"
+    user_id = message.from_user.id if message.from_user else None
+    ans, log_id = _ask_and_log(context, place, user_id, question)
     qid = service.remember(question) if ans.answered else None
     await message.reply_text(
         answering.answer_html(ans),
         parse_mode=ParseMode.HTML,
-        reply_markup=messages.answer_keyboard(service, ans, qid, 0),
+        reply_markup=messages.answer_keyboard(service, ans, qid, 0, log_id),
         do_quote=message.chat.type != ChatType.PRIVATE,
     )
 
@@ -112,7 +141,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(messages.STALE)
         return
     message = query.message
-    if cb.kind == "para":
+    if cb.kind == "vote":
+        store = _store(context)
+        vote = 1 if cb.offset == messages.VOTE_UP else -1
+        user_id = query.from_user.id if query.from_user else None
+        if store is None or not store.record_feedback(int(cb.ref, 36), user_id, vote):
+            await query.answer(messages.STALE)
+            return
+        await query.answer(messages.THANKS_UP if vote > 0 else messages.THANKS_DOWN)
+    elif cb.kind == "para":
         passage = service.passage_at(int(cb.ref)) if cb.ref.isdigit() else None
         if passage is None:
             await query.answer(messages.STALE)
@@ -124,7 +161,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if question is None:
             await query.answer(messages.STALE)
             return
-        ans = service.ask(question, offset=cb.offset)
+        ans = service.ask(question, offset=cb.offset)  # a further page of an answer already logged
         if not ans.quotes:
             await query.answer("没有更多结果了。")
             return
@@ -148,10 +185,82 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.inline_query
     offset = int(query.offset) if query.offset.isdigit() else 0
+    if offset == 0 and query.query.strip() and _store(context) is not None:
+        # Log the first page only: the later pages are the same question scrolled.
+        _ask_and_log(context, "inline", query.from_user.id, query.query, k=1)
     results, next_offset = messages.inline_results(
         _service(context), query.query, offset, context.bot.username
     )
     await query.answer(results, next_offset=next_offset, cache_time=60, is_personal=False)
+
+
+# --------------------------------------------------------------------------- admin commands
+
+
+def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in context.bot_data.get("admins", frozenset())
+
+
+async def _refuse(update: Update) -> None:
+    await update.effective_message.reply_text(messages.NOT_ADMIN)
+
+
+def _number_arg(context: ContextTypes.DEFAULT_TYPE, default: int, lo: int, hi: int) -> int:
+    args = context.args or []
+    if args and args[0].isdigit():
+        return max(lo, min(hi, int(args[0])))
+    return default
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats [days] — admins only."""
+    if not _is_admin(update, context):
+        await _refuse(update)
+        return
+    store = _store(context)
+    if store is None:
+        await update.effective_message.reply_text("问题日志未启用。")
+        return
+    report = store.report(days=_number_arg(context, 7, 1, 3650))
+    await update.effective_message.reply_text(reports.report_html(report), parse_mode=ParseMode.HTML)
+    png = reports.chart_png(report)
+    if png is not None:
+        await update.effective_message.reply_photo(png, caption=f"每日问题数（最近 {report.days} 天）")
+
+
+async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/unanswered [n] — admins only."""
+    if not _is_admin(update, context):
+        await _refuse(update)
+        return
+    store = _store(context)
+    if store is None:
+        await update.effective_message.reply_text("问题日志未启用。")
+        return
+    n = _number_arg(context, 10, 1, 50)
+    text = reports.unanswered_html(store.recent_declined(n), store.thumbs_down(n))
+    await update.effective_message.reply_text(text[: answering.MAX_MESSAGE_CHARS], parse_mode=ParseMode.HTML)
+
+
+async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reload — admins only: rebuild the index in the background, then swap it in."""
+    if not _is_admin(update, context):
+        await _refuse(update)
+        return
+    old = _service(context)
+    await update.effective_message.reply_text(messages.RELOAD_STARTED)
+    try:
+        new = await asyncio.to_thread(old.reloaded, context.bot_data.get("data_dir"))
+    except CorpusError as exc:
+        await update.effective_message.reply_text(
+            f"资料有误，继续使用旧索引：{html.escape(str(exc), quote=False)}"
+        )
+        return
+    context.bot_data["service"] = new  # one assignment: every later update sees the new index
+    await update.effective_message.reply_text(
+        f"已重新加载：{len(new.documents())} 篇文档，{len(new.index)} 个段落。"
+    )
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -21,7 +21,7 @@ from telegram import (
 from bot import answer as answering
 from bot.answer import Answer
 from bot.corpus import Passage
-from bot.service import MAX_RESULTS, Service
+from bot.service import MAX_RESULTS, Service, base36
 
 MAX_CALLBACK_BYTES = 64
 INLINE_PAGE = 10
@@ -35,6 +35,11 @@ COMMANDS = [
 ]
 
 STALE = "这个按钮已过期，请重新提问。"
+THANKS_UP = "谢谢反馈！👍"
+THANKS_DOWN = "谢谢反馈，我们会改进。👎"
+NOT_ADMIN = "抱歉，这个命令只对管理员开放。"
+RELOAD_STARTED = "正在重新读取资料并重建索引，期间照常回答问题……"
+
 ASK_HINT = "请在 /ask 后面写上问题，例如：/ask 崂山区有多少家高新技术企业？"
 NON_TEXT_HINT = "我只能回答文字问题，请用中文把问题打出来。"
 
@@ -44,20 +49,20 @@ NON_TEXT_HINT = "我只能回答文字问题，请用中文把问题打出来。
 
 @dataclass(frozen=True)
 class Callback:
-    kind: str  # "more" | "para" | "example"
+    kind: str  # "more" | "para" | "example" | "vote"
     generation: str
-    ref: str  # question id (more), passage position (para), example number (example)
+    ref: str  # question id (more), passage position (para), example number, log id (vote)
     offset: int = 0
 
 
-_TAGS = {"more": "m", "para": "p", "example": "e"}
+_TAGS = {"more": "m", "para": "p", "example": "e", "vote": "v"}
 _KINDS = {v: k for k, v in _TAGS.items()}
-_CALLBACK = re.compile(r"^([mpe]):([0-9a-f]{1,8}):([0-9a-z]{1,12})(?::(\d{1,3}))?$")
+_CALLBACK = re.compile(r"^([mpev]):([0-9a-f]{1,8}):([0-9a-z]{1,12})(?::(\d{1,3}))?$")
 
 
 def encode_callback(cb: Callback) -> str:
     data = f"{_TAGS[cb.kind]}:{cb.generation}:{cb.ref}"
-    if cb.kind == "more":
+    if cb.kind in ("more", "vote"):
         data += f":{cb.offset}"
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
@@ -76,8 +81,13 @@ def decode_callback(data: str | None) -> Callback | None:
 # --------------------------------------------------------------------------- replies
 
 
-def answer_keyboard(service: Service, ans: Answer, qid: str | None, offset: int) -> InlineKeyboardMarkup | None:
-    """Buttons under an answer: the full paragraph of a quote, and the next results."""
+VOTE_UP, VOTE_DOWN = 1, 2  # the offset field of a vote button
+
+
+def answer_keyboard(
+    service: Service, ans: Answer, qid: str | None, offset: int, log_id: int | None = None
+) -> InlineKeyboardMarkup | None:
+    """Buttons under an answer: full paragraphs, the next results, and 👍/👎 feedback."""
     rows: list[list[InlineKeyboardButton]] = []
     paragraph_buttons = [
         InlineKeyboardButton(
@@ -98,6 +108,14 @@ def answer_keyboard(service: Service, ans: Answer, qid: str | None, offset: int)
                 "更多结果 ▶",
                 callback_data=encode_callback(Callback("more", service.generation, qid, next_offset)),
             )
+        ])
+    if log_id is not None and ans.answered:
+        rows.append([
+            InlineKeyboardButton(
+                label,
+                callback_data=encode_callback(Callback("vote", service.generation, base36(log_id), vote)),
+            )
+            for label, vote in (("👍 有帮助", VOTE_UP), ("👎 没帮助", VOTE_DOWN))
         ])
     return InlineKeyboardMarkup(rows) if rows else None
 

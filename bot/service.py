@@ -38,6 +38,15 @@ class Service:
     def from_corpus(cls, corpus_path: Path, top_k: int = 3, data_dir: Path | None = None) -> Service:
         return cls(load_or_build(corpus_path, data_dir), corpus_path, top_k)
 
+    def reloaded(self, data_dir: Path | None = None) -> Service:
+        """A new service over the re-read corpus; raises CorpusError and leaves this one intact."""
+        if self.corpus_path is None:
+            raise ValueError("this service was not built from a corpus path")
+        new = Service(load_or_build(self.corpus_path, data_dir), self.corpus_path, self.top_k)
+        if new.generation == self.generation:  # same text: the old buttons stay valid
+            new._asked, new._next_id = self._asked, self._next_id
+        return new
+
     # -- answering
 
     def ask(self, question: str, k: int | None = None, offset: int = 0) -> Answer:
@@ -48,7 +57,7 @@ class Service:
     def remember(self, question: str) -> str:
         """A short id for a question, so a button can refer to it within 64 bytes."""
         self._next_id += 1
-        qid = _base36(self._next_id)
+        qid = base36(self._next_id)
         self._asked[qid] = question
         while len(self._asked) > MAX_REMEMBERED:
             self._asked.popitem(last=False)
@@ -108,7 +117,7 @@ def _is_han(term: str) -> bool:
     return all("\u4e00" <= ch <= "\u9fff" for ch in term)
 
 
-def _base36(n: int) -> str:
+def base36(n: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:

@@ -1,0 +1,207 @@
+"""The question log: what people ask, what was answered, feedback — SQLite (WAL) under DATA_DIR.
+
+Users are stored only as a salted hash of their id; group chatter that is not addressed to the
+bot never reaches this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,            -- unix time
+    place TEXT NOT NULL,         -- private | group | inline
+    user_hash TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    docs TEXT NOT NULL,          -- JSON list of document ids quoted
+    passages TEXT NOT NULL,      -- JSON list of passage keys quoted
+    latency_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS questions_at ON questions(at);
+CREATE TABLE IF NOT EXISTS feedback (
+    question_id INTEGER NOT NULL REFERENCES questions(id) ON DELETE CASCADE,
+    user_hash TEXT NOT NULL,
+    vote INTEGER NOT NULL,       -- +1 or -1
+    at REAL NOT NULL,
+    PRIMARY KEY (question_id, user_hash)
+);
+"""
+PLACES = ("private", "group", "inline")
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Report:
+    days: int
+    questions: int
+    answered: int
+    declined: int
+    thumbs_up: int
+    thumbs_down: int
+    median_latency_ms: float | None
+    top_unanswered: tuple[tuple[str, int], ...]
+    per_day: tuple[tuple[str, int, int], ...]  # (YYYY-MM-DD, answered, declined)
+
+    @property
+    def answered_share(self) -> float:
+        return self.answered / self.questions if self.questions else 0.0
+
+    @property
+    def declined_share(self) -> float:
+        return self.declined / self.questions if self.questions else 0.0
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    id: int
+    at: float
+    place: str
+    question: str
+    vote: int | None = None
+
+
+class Store:
+    """One SQLite file; safe to call from the event loop's threads (one lock, short writes)."""
+
+    def __init__(self, path: Path | str, retention_days: int | None = None):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()
+            if row is None:
+                self._salt = secrets.token_hex(16)
+                self._db.execute("INSERT INTO meta VALUES ('salt', ?)", (self._salt,))
+            else:
+                self._salt = row[0]
+        self.retention_days = retention_days
+        self.purge()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def user_hash(self, user_id: int | None) -> str:
+        """A salted hash: the same user maps to the same value here, and to nothing elsewhere."""
+        return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:16]
+
+    def log_question(
+        self,
+        place: str,
+        user_id: int | None,
+        question: str,
+        answered: bool,
+        docs: Sequence[str],
+        passages: Sequence[str],
+        latency_ms: float,
+        at: float | None = None,
+    ) -> int:
+        if place not in PLACES:
+            raise ValueError(f"unknown place {place!r}")
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO questions (at, place, user_hash, question, answered, docs, passages, latency_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    time.time() if at is None else at, place, self.user_hash(user_id), question,
+                    int(answered), json.dumps(list(dict.fromkeys(docs)), ensure_ascii=False),
+                    json.dumps(list(passages), ensure_ascii=False), float(latency_ms),
+                ),
+            )
+            return int(cur.lastrowid)
+
+    def record_feedback(self, question_id: int, user_id: int | None, vote: int) -> bool:
+        """Record 👍 (+1) or 👎 (-1) once per user and answer; a second press replaces the first.
+
+        Returns False when the question is not in the log (purged, or a forged button).
+        """
+        if vote not in (1, -1):
+            raise ValueError("vote must be +1 or -1")
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM questions WHERE id=?", (question_id,)).fetchone() is None:
+                return False
+            self._db.execute(
+                "INSERT INTO feedback (question_id, user_hash, vote, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (question_id, user_hash) DO UPDATE SET vote=excluded.vote, at=excluded.at",
+                (question_id, self.user_hash(user_id), vote, time.time()),
+            )
+            return True
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete rows older than the retention period; returns how many questions went."""
+        if not self.retention_days:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.retention_days * DAY
+        with self._lock:
+            cur = self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,))
+            return cur.rowcount
+
+    def report(self, days: int = 7, now: float | None = None, top: int = 5) -> Report:
+        now = time.time() if now is None else now
+        since = now - days * DAY
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT answered, latency_ms, date(at, 'unixepoch') FROM questions WHERE at >= ?", (since,)
+            ).fetchall()
+            votes = dict(self._db.execute(
+                "SELECT f.vote, count(*) FROM feedback f JOIN questions q ON q.id=f.question_id"
+                " WHERE q.at >= ? GROUP BY f.vote", (since,)
+            ).fetchall())
+            unanswered = self._db.execute(
+                "SELECT question, count(*) AS n FROM questions WHERE at >= ? AND answered=0"
+                " GROUP BY trim(lower(question)) ORDER BY n DESC, max(at) DESC LIMIT ?", (since, top)
+            ).fetchall()
+        per_day: dict[str, list[int]] = {}
+        for answered, _, day in rows:
+            per_day.setdefault(day, [0, 0])[0 if answered else 1] += 1
+        latencies = [r[1] for r in rows]
+        return Report(
+            days=days,
+            questions=len(rows),
+            answered=sum(r[0] for r in rows),
+            declined=sum(1 - r[0] for r in rows),
+            thumbs_up=votes.get(1, 0),
+            thumbs_down=votes.get(-1, 0),
+            median_latency_ms=statistics.median(latencies) if latencies else None,
+            top_unanswered=tuple((q.strip(), n) for q, n in unanswered),
+            per_day=tuple((d, a, x) for d, (a, x) in sorted(per_day.items())),
+        )
+
+    def recent_declined(self, n: int = 10) -> list[LoggedQuestion]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, at, place, question FROM questions WHERE answered=0 ORDER BY at DESC, id DESC LIMIT ?",
+                (n,),
+            ).fetchall()
+        return [LoggedQuestion(*r) for r in rows]
+
+    def thumbs_down(self, n: int = 10) -> list[LoggedQuestion]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT q.id, f.at, q.place, q.question, f.vote FROM feedback f JOIN questions q ON q.id=f.question_id"
+                " WHERE f.vote < 0 ORDER BY f.at DESC LIMIT ?",
+                (n,),
+            ).fetchall()
+        return [LoggedQuestion(*r) for r in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM questions").fetchone()[0])
