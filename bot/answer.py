@@ -125,11 +125,15 @@ def _normalised_chars(s: str) -> tuple[str, list[int]]:
 
 
 def find_marks(s: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Spans of ``s`` where any of the (normalised) terms occur, merged, in order."""
+    """Spans of ``s`` where any of the (normalised) terms occur, merged, in order.
+
+    A single Chinese character (家, 名, 年) is not marked on its own: bold on every 家 in 国家
+    would hide the words that matter.
+    """
     norm, where = _normalised_chars(s)
     spans = []
     for term in sorted(set(terms), key=len, reverse=True):
-        if not term or (len(term) == 1 and not term.isalnum()):
+        if not term or (len(term) == 1 and not term.isascii()) or not term.isalnum() and len(term) == 1:
             continue
         start = norm.find(term)
         while start >= 0:
@@ -185,15 +189,23 @@ def answer_html(ans: Answer, first_number: int = 1, limit: int = MAX_MESSAGE_CHA
 
 
 def _trimmed_quote_html(quote: Quote, number: int, limit: int) -> str:
+    """One quote cut down to fit: whole sentences while they fit, else characters."""
+    def render(text: str) -> str:
+        return quote_html(Quote(quote.hit, text, tuple(find_marks(text, quote.hit.matched))), number)
+
     sentences = split_sentences(quote.text)
     while len(sentences) > 1:
         sentences.pop()
-        shorter = Quote(quote.hit, "".join(sentences), tuple(find_marks("".join(sentences), quote.hit.matched)))
-        block = quote_html(shorter, number)
+        block = render("".join(sentences))
         if len(block) <= limit:
             return block
-    cut = quote.text[: max(1, limit // 2)] + "…"  # one endless sentence: cut at a character
-    return quote_html(Quote(quote.hit, cut, tuple(find_marks(cut, quote.hit.matched))), number)
+    # One endless sentence: halve the characters until the rendered markup fits.
+    cut = len(quote.text)
+    block = render(quote.text)
+    while len(block) > limit and cut > 1:
+        cut //= 2
+        block = render(quote.text[:cut] + "…")
+    return block
 
 
 def answer_text(ans: Answer, first_number: int = 1) -> str:

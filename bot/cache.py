@@ -17,15 +17,17 @@ from pathlib import Path
 import jieba
 import numpy as np
 
-from bot import text
+from bot import parallel, text
 from bot.bm25 import SparseBM25
-from bot.corpus import Passage, corpus_files, load_passages
-from bot.index import Index
+from bot.corpus import MIN_PASSAGES, CorpusError, Passage, corpus_files, load_passages
+from bot.index import Index, corpus_terms
 
 log = logging.getLogger(__name__)
 
 FORMAT = "laoshan-qa-index/1"
-_PIPELINE = ("corpus.py", "text.py", "bm25.py", "index.py", "cache.py", "data/stopwords.txt")
+_PIPELINE = (
+    "corpus.py", "text.py", "bm25.py", "parallel.py", "index.py", "cache.py", "data/stopwords.txt",
+)
 
 
 def corpus_key(corpus_path: Path) -> str:
@@ -118,24 +120,63 @@ def _model(z, meta: dict, name: str) -> SparseBM25:
     return SparseBM25(vocab, indptr, rows, data, idf, n_docs)
 
 
-def load_or_build(corpus_path: Path, data_dir: Path | None) -> Index:
+def _passages(corpus_path: Path) -> list[Passage]:
+    _, passages = load_passages(corpus_path)
+    if len(passages) < MIN_PASSAGES:
+        # BM25's idf is zero or negative for every word when there are fewer than three passages.
+        raise CorpusError(
+            f"{corpus_path}: only {len(passages)} passage(s); BM25 needs at least {MIN_PASSAGES} to rank anything"
+        )
+    return passages
+
+
+def load_or_build(
+    corpus_path: Path,
+    data_dir: Path | None,
+    progress: parallel.Progress | None = None,
+    *,
+    workers: int | None = None,
+    rebuild: bool = False,
+) -> Index:
     """The index for the corpus: from the cache when it is current, else built (and cached).
 
     Raises CorpusError with one line when the corpus is bad. ``data_dir`` None: no caching.
+    A build segments on every core when the corpus is large (``workers``: how many processes),
+    calling ``progress(passages done, passages in all)`` as it goes; ``rebuild`` ignores the cache.
     """
     text.load_dictionary(data_dir)
     if data_dir is None:
-        _, passages = load_passages(corpus_path)
-        return Index(passages)
+        passages = _passages(corpus_path)
+        return build_index(passages, progress, workers=workers)
     key = corpus_key(corpus_path)
     path = cache_path(data_dir, corpus_path)
-    index = load(path, key)
+    index = None if rebuild else load(path, key)
     if index is not None:
         return index
-    _, passages = load_passages(corpus_path)
-    index = Index(passages)
+    passages = _passages(corpus_path)
+    index = build_index(passages, progress, workers=workers, cache_dir=data_dir)
     try:
         save(index, path, key)
     except OSError as exc:
         log.warning("could not write the index cache %s: %s", path, exc)
     return index
+
+
+def build_index(
+    passages: list[Passage],
+    progress: parallel.Progress | None = None,
+    *,
+    workers: int | None = None,
+    cache_dir: Path | None = None,
+) -> Index:
+    """Index the passages; a large corpus is segmented on every core (``bot/parallel.py``)."""
+    terms = corpus_terms(passages)
+    if parallel.worker_count(len(passages), workers) <= 1:
+        index = Index(passages, terms)  # in-process, as Index always did
+        if progress:
+            progress(len(passages), len(passages))
+        return index
+    models = parallel.build_models(
+        [p.text for p in passages], terms, workers=workers, cache_dir=cache_dir, progress=progress
+    )
+    return Index(passages, terms, models)

@@ -51,6 +51,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        else:
+            value = re.sub(r"\s+#.*$", "", value)  # KEY=value  # a trailing comment
         values[key.strip()] = value
     return values
 
@@ -74,8 +76,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         raise ConfigError(f"BOT_API_BASE_URL is malformed: {base_url!r} is not an http(s) URL")
 
     webhook_url = get("WEBHOOK_URL")
-    if webhook_url is not None and not webhook_url.startswith("https://"):
-        raise ConfigError("WEBHOOK_URL is malformed: Telegram only calls https:// webhooks")
+    if webhook_url is not None:
+        hook = urlparse(webhook_url)
+        if hook.scheme != "https" or not hook.hostname or re.search(r"\s", webhook_url):
+            raise ConfigError("WEBHOOK_URL is malformed: expected https://host/path (Telegram only calls HTTPS)")
 
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in _LEVELS:

@@ -33,6 +33,7 @@ SPLIT_ABOVE_CHARS = 220  # paragraphs longer than this are split at sentence end
 CAPTION_MAX_CHARS = 50
 FLOATING_MAX_CHARS = 30
 NEAR_REPEAT = 0.9
+MIN_PASSAGES = 3
 
 
 class CorpusError(Exception):
@@ -256,29 +257,47 @@ def is_prose(par: str) -> bool:
 def rejoin_cut_paragraphs(pars: list[str]) -> list[str]:
     """Glue a paragraph that a page break cut back to its continuation.
 
-    Up to two short floating lines (a heading or caption the layout put between the halves)
-    are skipped over and dropped: text that interrupts a sentence is page furniture.
+    Up to two headings or captions that the layout put between the halves are skipped over and
+    dropped: text that interrupts a sentence is page furniture.
     """
     out: list[str] = []
     i = 0
     while i < len(pars):
         cur = pars[i]
         j = i + 1
-        while j < len(pars):
-            k = j
-            while k < len(pars) and k - j < 2 and is_floating(pars[k]) and k + 1 < len(pars):
-                k += 1
-            if k > j and is_prose(cur) and is_cut(cur, pars[k]) and not is_floating(pars[k]):
-                cur = cur + pars[k]
-                j = k + 1
-            elif is_cut(cur, pars[j]):
-                cur = cur + pars[j]
-                j += 1
-            else:
-                break
+        while (k := _continuation(cur, pars, j)) is not None:
+            cur += pars[k]
+            j = k + 1
         out.append(cur)
         i = j
     return out
+
+
+def _opens_with_stub(par: str) -> bool:
+    first_clause = _CLAUSE_BREAK.split(par, maxsplit=1)[0]
+    return len(first_clause) <= 3 and len(par) > len(first_clause)
+
+
+def _continuation(cur: str, pars: list[str], j: int) -> int | None:
+    """Index of the block that carries on ``cur`` (j, or j+1/j+2 past furniture), or None."""
+    window = range(j, min(j + 3, len(pars)))
+    evidently_cut = is_prose(cur) or (bool(cur) and cur[-1] in _SOFT)
+    # A block opening with a stub ("童、孤儿", "本。") finishes a word cut in two.
+    for k in window:
+        if _opens_with_stub(pars[k]) and is_cut(cur, pars[k]) and (k == j or evidently_cut):
+            return k
+        if not is_floating(pars[k]):
+            break
+    # Otherwise the first block that is not a heading, caption or credit.
+    for k in window:
+        if k > j and not evidently_cut:
+            return None
+        if is_heading(pars[k]) or is_caption(pars[k]) or is_credit(pars[k]):
+            if k + 1 < len(pars):
+                continue
+            return None
+        return k if is_cut(cur, pars[k]) else None
+    return None
 
 
 def _bigrams(text: str) -> set[str]:
@@ -419,4 +438,5 @@ def load_passages(path: str | Path) -> tuple[list[Document], list[Passage]]:
     passages = drop_repeated_passages(passages)
     if not passages:
         raise CorpusError(f"{path}: the documents hold no paragraphs to answer from")
+
     return cleaned, passages

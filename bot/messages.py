@@ -186,14 +186,13 @@ def inline_results(
     """One page of inline results and the next offset (None on the last page)."""
     if not query.strip():
         return [_inline_help(bot_username)], None
-    page = min(INLINE_PAGE, MAX_RESULTS - offset)
-    ans = service.ask(query, k=page + 1, offset=offset) if page > 0 else None
+    ans = service.ask(query, k=MAX_RESULTS) if offset < MAX_RESULTS else None
     if ans is None or not ans.answered:
         if offset == 0:
             return [_inline_not_found()], None
         return [], None
-    quotes = ans.quotes[:page]
-    has_more = len(ans.quotes) > page and offset + page < MAX_RESULTS
+    quotes = ans.quotes[offset : offset + INLINE_PAGE]
+    has_more = len(ans.quotes) > offset + INLINE_PAGE
     results = [
         InlineQueryResultArticle(
             id=f"{service.generation}:{service.position(q.passage)}",
@@ -205,7 +204,7 @@ def inline_results(
         )
         for q in quotes
     ]
-    return results, (str(offset + page) if has_more else None)
+    return results, (str(offset + INLINE_PAGE) if has_more else None)
 
 
 def _first_words(s: str) -> str:

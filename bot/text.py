@@ -7,6 +7,7 @@ traditional script, full-width digits or with stray spaces meets the same tokens
 from __future__ import annotations
 
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -125,24 +126,34 @@ def load_dictionary(cache_dir: Path | None) -> None:
     try:
         words = words_file.read_bytes().decode("utf-8").split("\n")
         freqs = np.load(freq_file, allow_pickle=False)
-        if len(words) != len(freqs) or len(words) < 1000:
+        if freqs.ndim != 1 or len(words) != len(freqs) or len(words) < 1000:
             raise ValueError("jieba dictionary cache is inconsistent")
         with jieba.dt.lock:
             jieba.dt.FREQ = dict(zip(words, freqs.tolist()))
             jieba.dt.total = int(freqs.sum())
             jieba.dt.initialized = True
         return
-    except (OSError, ValueError, UnicodeDecodeError):
+    except Exception:  # missing, empty, truncated, foreign: rebuild it from jieba's own
         pass
     _dictionary_loaded()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         freq = jieba.dt.FREQ
-        np.save(freq_file, np.fromiter(freq.values(), dtype=np.int64, count=len(freq)))
-        words_file.write_bytes("\n".join(freq).encode("utf-8"))
+        _write_atomically(freq_file, lambda f: np.save(f, np.fromiter(freq.values(), np.int64, len(freq))))
+        _write_atomically(words_file, lambda f: f.write("\n".join(freq).encode("utf-8")))
     except OSError:
         pass
 
+
+def _write_atomically(path: Path, write) -> None:
+    """Write beside, then rename: a crash or a second process never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 def add_words(terms: Iterable[str], freq: int | None = None) -> int:
     """Teach jieba terms it must keep whole; returns how many were added."""

@@ -1,0 +1,231 @@
+"""Segment many passages on every core: texts -> tokens, or texts -> term counts -> BM25 models.
+
+jieba segments about a thousand passages a second on one core, so a corpus of a million passages
+is most of an hour in one process. Here the texts are cut into chunks and a pool of worker
+processes (one per core) analyses them with ``text.analyse``; each worker first loads jieba's
+dictionary and the corpus' own terms (``text.add_words``), so its cuts are the ones the main
+process would make. For building an index the workers send back term counts (``bm25.count_terms``:
+a few numpy arrays and each chunk's distinct terms) instead of every token, which keeps both the
+pickling and the main process' share of the work small.
+
+Small corpora (fewer than ``MIN_PARALLEL`` passages) are analysed in-process: starting workers
+costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from bot import text
+from bot.bm25 import Builder, SparseBM25, TermCounts, count_terms
+
+MIN_PARALLEL = 5_000  # passages: below this, one process
+MAX_CHUNK = 1_000  # passages sent to a worker at a time
+
+Progress = Callable[[int, int], None]  # (passages done, passages in all)
+T = TypeVar("T")
+
+
+def cpu_count() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+def worker_count(n_texts: int, workers: int | None = None) -> int:
+    """Processes to use: ``workers`` when given, else every core for a large corpus, else one."""
+    if workers is not None:
+        return max(1, min(workers, max(n_texts, 1)))
+    return cpu_count() if n_texts >= MIN_PARALLEL else 1
+
+
+def map_chunks(
+    fn: Callable[[list[str]], T],
+    texts: Sequence[str],
+    *,
+    user_terms: Iterable[str] = (),
+    workers: int | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    chunk_size: int | None = None,
+) -> Iterator[T]:
+    """``fn`` of successive chunks of ``texts``, in order, computed on ``workers`` processes.
+
+    ``fn`` must be a module-level function (it is pickled to the workers). Each worker loads
+    jieba's dictionary (from ``cache_dir`` if it is there) and adds ``user_terms`` before its first
+    chunk; in-process, the terms are added here. ``progress(done, total)`` follows every chunk.
+    """
+    terms = sorted(user_terms)
+    n = worker_count(len(texts), workers)
+    size = chunk_size or max(50, min(MAX_CHUNK, len(texts) // (8 * n) or 1))
+    chunks = (list(texts[i : i + size]) for i in range(0, len(texts), size))
+    done = 0
+    if n <= 1:
+        _init_worker(terms, cache_dir)
+        results: Iterable[T] = map(fn, chunks)
+        for chunk_result in results:
+            done = min(done + size, len(texts))
+            if progress:
+                progress(done, len(texts))
+            yield chunk_result
+        return
+    with _context().Pool(n, initializer=_init_worker, initargs=(terms, cache_dir)) as pool:
+        for chunk_result in pool.imap(fn, chunks):
+            done = min(done + size, len(texts))
+            if progress:
+                progress(done, len(texts))
+            yield chunk_result
+
+
+def _context() -> Any:
+    """fork where it is safe (a single thread: the workers inherit the loaded dictionary), else
+    forkserver/spawn (each worker loads the dictionary itself)."""
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return mp.get_context("fork")
+    return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _init_worker(user_terms: list[str], cache_dir: Path | None) -> None:
+    text.load_dictionary(cache_dir)
+    text.add_words(user_terms)
+
+
+# --------------------------------------------------------------------------- chunk functions
+
+
+def _analyse_chunk(texts: list[str]) -> list[tuple[list[str], list[str]]]:
+    return [text.analyse(t) for t in texts]
+
+
+@dataclass
+class Counted:
+    """One chunk of passages, counted for both models (and its word tokens, when asked for)."""
+
+    words: TermCounts
+    grams: TermCounts
+    word_tokens: list[list[str]] | None = None
+
+
+def _count_chunk(texts: list[str]) -> Counted:
+    analysed = [text.analyse(t) for t in texts]
+    return Counted(count_terms([w for w, _ in analysed]), count_terms([g for _, g in analysed]))
+
+
+def _count_chunk_keeping_words(texts: list[str]) -> Counted:
+    analysed = [text.analyse(t) for t in texts]
+    words = [w for w, _ in analysed]
+    return Counted(count_terms(words), count_terms([g for _, g in analysed]), words)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def analyse_many(
+    texts: Sequence[str],
+    user_terms: Iterable[str] = (),
+    *,
+    workers: int | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> list[tuple[list[str], list[str]]]:
+    """``text.analyse`` of every text (words, character n-grams), on every core when many."""
+    out: list[tuple[list[str], list[str]]] = []
+    for part in map_chunks(
+        _analyse_chunk, texts, user_terms=user_terms, workers=workers, cache_dir=cache_dir,
+        progress=progress,
+    ):
+        out.extend(part)
+    return out
+
+
+def count_many(
+    texts: Sequence[str],
+    user_terms: Iterable[str] = (),
+    *,
+    workers: int | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+    keep_words: bool = False,
+) -> Iterator[Counted]:
+    """Term counts of successive chunks of the texts, in order (``keep_words``: and word tokens)."""
+    fn = _count_chunk_keeping_words if keep_words else _count_chunk
+    return map_chunks(
+        fn, texts, user_terms=user_terms, workers=workers, cache_dir=cache_dir, progress=progress
+    )
+
+
+def build_models(
+    texts: Sequence[str],
+    user_terms: Iterable[str] = (),
+    *,
+    workers: int | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[SparseBM25, SparseBM25]:
+    """The (words, character n-grams) BM25 models of the texts: what ``Index`` builds, in parallel."""
+    words, grams = Builder(), Builder()
+    for counted in count_many(
+        texts, user_terms, workers=workers, cache_dir=cache_dir, progress=progress
+    ):
+        words.add_counts(counted.words)
+        grams.add_counts(counted.grams)
+    return words.finish(), grams.finish()
+
+
+# --------------------------------------------------------------------------- progress line
+
+
+class ProgressLine:
+    """A ``progress`` callback that shows passages done and passages a second on a stream.
+
+    On a terminal the line is redrawn in place (at most every ``interval`` seconds); elsewhere
+    (a log file) a line is written every ``log_interval`` seconds. ``close()`` ends the line.
+    """
+
+    def __init__(
+        self, label: str = "segmenting", stream: IO[str] | None = None, interval: float = 0.2,
+        log_interval: float = 10.0,
+    ):
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = interval if self.tty else log_interval
+        self.start = time.perf_counter()
+        self.last = float("-inf")
+        self.shown = False
+
+    def line(self, done: int, total: int) -> str:
+        took = time.perf_counter() - self.start
+        rate = done / took if took > 0 else 0.0
+        pct = 100.0 * done / total if total else 100.0
+        left = (total - done) / rate if rate > 0 else 0.0
+        eta = f", {left:,.0f} s left" if done < total else f" in {took:,.1f} s"
+        return f"{self.label} {done:,}/{total:,} passages ({pct:.0f}%), {rate:,.0f} passages/s{eta}"
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self.last < self.interval:
+            return
+        self.last = now
+        if self.tty:
+            self.stream.write("\r\x1b[K" + self.line(done, total))
+        else:
+            self.stream.write(self.line(done, total) + "\n")
+        self.shown = True
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()

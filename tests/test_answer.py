@@ -1,0 +1,318 @@
+"""bot/answer.py: the decline rule, the quote, highlighting and the three renderings."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+try:  # before bot: puts the project root on sys.path
+    from corpus_samples import CHERRY, DISTRICT, DOCTOR, FISHING, WASTE, passages
+except ImportError:  # tests/ imported as a package
+    from tests.corpus_samples import CHERRY, DISTRICT, DOCTOR, FISHING, WASTE, passages
+from bot import answer as A
+from bot.corpus import Passage
+from bot.index import Hit, Index
+
+OUR_TAGS = re.compile(r"</?(?:b|blockquote)>")
+
+
+@pytest.fixture(scope="module")
+def index() -> Index:
+    texts = list(DISTRICT) + ["活动现场展示了<b>&</b>标志，冰雕节吸引游客观赏，也有 a<b 与 c>d 的字样。"]
+    return Index(passages(texts))
+
+
+def make_hit(text: str = "樱桃节吸引游客。", coverage: float = 1.0, matched=("樱桃",), title="样例文档",
+             paragraph: int = 3) -> Hit:
+    return Hit(Passage("doc", title, paragraph, text, 0, text), 0.5, coverage, tuple(matched))
+
+
+def answer_of(*hits: Hit, question: str = "问题") -> A.Answer:
+    return A.Answer(question, tuple(A.make_quote(h) for h in hits), tuple(hits))
+
+
+def assert_balanced(out: str) -> None:
+    assert out.count("<b>") == out.count("</b>")
+    assert out.count("<blockquote>") == out.count("</blockquote>")
+    # no tag is opened inside another of its kind, and bold only inside quotes
+    depth_b = depth_q = 0
+    for tag in OUR_TAGS.findall(out):
+        if tag == "<blockquote>":
+            depth_q += 1
+        elif tag == "</blockquote>":
+            depth_q -= 1
+        elif tag == "<b>":
+            depth_b += 1
+            assert depth_q == 1
+        else:
+            depth_b -= 1
+        assert depth_b in (0, 1) and depth_q in (0, 1)
+    assert depth_b == depth_q == 0
+
+
+def assert_escaped(out: str) -> None:
+    """Outside our own tags there is no markup: no < or >, and every & starts an entity."""
+    rest = OUR_TAGS.sub("", out)
+    assert "<" not in rest and ">" not in rest
+    assert not re.search(r"&(?!(?:lt|gt|amp);)", rest)
+
+
+# --------------------------------------------------------------------------- the decline rule
+
+
+@pytest.mark.parametrize(
+    "coverage, n_matched, expected",
+    [
+        (1.0, 1, True),
+        (A.SURE_COVERAGE, 1, True),  # nearly all of a one-word question
+        (A.SURE_COVERAGE, 0, True),
+        (A.SURE_COVERAGE - 0.01, A.MIN_MATCHED - 1, False),
+        (A.SURE_COVERAGE - 0.01, A.MIN_MATCHED, True),
+        (A.MIN_COVERAGE, A.MIN_MATCHED, True),
+        (A.MIN_COVERAGE - 0.001, A.MIN_MATCHED, False),
+        (A.MIN_COVERAGE - 0.001, A.MIN_MATCHED + 3, False),
+        (A.MIN_COVERAGE, A.MIN_MATCHED - 1, False),
+        (0.5, A.MIN_MATCHED - 1, False),
+        (0.5, A.MIN_MATCHED + 1, True),
+        (0.0, 0, False),
+    ],
+)
+def test_should_answer(coverage, n_matched, expected):
+    matched = tuple(f"词{i}" for i in range(n_matched))
+    assert A.should_answer(make_hit(coverage=coverage, matched=matched)) is expected
+
+
+def test_should_answer_nothing():
+    assert A.should_answer(None) is False
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["怎么做红烧肉？", "How do I install Python?", "红烧肉和樱桃怎么做好吃", "什么？", "", "火箭发射时间"],
+)
+def test_off_topic_question_is_declined(index, question):
+    ans = A.answer(index, question)
+    assert not ans.answered
+    assert ans.quotes == ()
+    assert A.answer_text(ans) == A.NOT_FOUND
+    assert A.answer_html(ans) == html.escape(A.NOT_FOUND, quote=False)
+    assert A.answer_json(ans) == {"question": question, "answered": False, "passages": []}
+
+
+@pytest.mark.parametrize(
+    "question, best",
+    [("樱桃节吸引游客采摘", CHERRY), ("渔港", FISHING), ("垃圾分类怎么做？", WASTE), ("家庭醫生簽約", DOCTOR)],
+)
+def test_on_topic_question_is_answered(index, question, best):
+    ans = A.answer(index, question)
+    assert ans.answered
+    assert ans.quotes[0].passage.text == DISTRICT[best]
+
+
+def test_no_filler_quotes(index):
+    ans = A.answer(index, "樱桃节吸引游客采摘", k=3)
+    assert len(ans.quotes) == 1  # the other passages share no word with the question
+    assert len(ans.candidates) >= 1
+
+
+def test_answer_k_and_long_question(index):
+    ans = A.answer(index, "街道", k=2)
+    assert 1 <= len(ans.quotes) <= 2
+    long = A.answer(index, "樱桃" * 1000)
+    assert len(long.question) == A.MAX_QUESTION_CHARS
+
+
+# --------------------------------------------------------------------------- the quote
+
+SENTENCES = [
+    "崂山区地处青岛东部，山海资源丰富，历史文化底蕴深厚。",
+    "北宅街道依托樱桃节发展乡村旅游。",
+    "每年五月，大量游客前来采摘，带动村民增收致富。",
+    "沙子口街道则建设渔港码头，完善冷链物流设施。",
+    "王哥庄街道加强垃圾分类管理，居民参与率明显提高。",
+    "金家岭街道打造金融聚集区，引进银行证券保险机构四十余家。",
+]
+LONG_PASSAGE = "".join(SENTENCES)
+
+
+@pytest.mark.parametrize("matched, sentence", [(("樱桃节",), 1), (("渔港", "冷链"), 3), (("金融",), 5)])
+def test_choose_quote_holds_the_sentence_with_the_words(matched, sentence):
+    assert len(LONG_PASSAGE) > 2 * A.QUOTE_MIN_CHARS
+    quote = A.choose_quote(LONG_PASSAGE, matched)
+    assert quote in LONG_PASSAGE
+    assert SENTENCES[sentence] in quote
+    assert A.QUOTE_MIN_CHARS <= len(quote) < len(LONG_PASSAGE)
+
+
+def test_choose_quote_prefers_the_sentence_with_more_words():
+    quote = A.choose_quote(LONG_PASSAGE, ("游客", "采摘", "渔港"))
+    assert SENTENCES[2] in quote
+
+
+def test_choose_quote_keeps_a_short_passage_whole():
+    short = "北宅街道依托樱桃节发展乡村旅游。每年五月，大量游客前来采摘。"
+    assert A.choose_quote(short, ("樱桃节",)) == short
+
+
+def test_choose_quote_without_matched_words_is_the_passage():
+    assert A.choose_quote(LONG_PASSAGE, ("火箭",)) == LONG_PASSAGE
+    assert A.choose_quote(LONG_PASSAGE, ()) == LONG_PASSAGE
+
+
+sentence_st = st.text(alphabet="樱桃节游客渔港冷链崂山区街道居民，、", min_size=1, max_size=40).map(
+    lambda s: s + "。"
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(sentence_st, min_size=1, max_size=12), st.lists(st.sampled_from(["樱桃", "渔港", "街道", "冷链崂"]), max_size=3))
+def test_choose_quote_is_a_substring_long_enough_with_a_word(sentences, matched):
+    passage = "".join(sentences)
+    quote = A.choose_quote(passage, tuple(matched))
+    assert quote and quote in passage
+    assert len(quote) >= min(A.QUOTE_MIN_CHARS, len(passage))
+    if any(m in passage for m in matched):
+        assert any(m in quote for m in matched)
+
+
+# --------------------------------------------------------------------------- highlighting
+
+
+@pytest.mark.parametrize(
+    "text, terms, marked",
+    [
+        ("崂山区党员干部", ("党员",), ["党员"]),
+        ("嶗山區黨員幹部", ("党员",), ["黨員"]),  # traditional text, simplified term
+        ("ＧＤＰ增长７％", ("gdp", "7%"), ["ＧＤＰ", "７％"]),  # full-width text
+        ("海产品销往全国", ("海产品", "销往"), ["海产品销往"]),  # adjacent marks merge
+        ("樱桃节和樱桃", ("樱桃节", "樱桃"), ["樱桃节", "樱桃"]),  # overlapping terms
+        ("面积１２０㎡以上", ("120m2",), ["１２０㎡"]),  # one char normalises to two
+        ("没有要找的词", ("党员",), []),
+    ],
+)
+def test_find_marks(text, terms, marked):
+    spans = A.find_marks(text, terms)
+    assert [text[a:b] for a, b in spans] == marked
+    assert spans == sorted(spans)
+
+
+def test_traditional_question_is_highlighted_in_simplified_text(index):
+    ans = A.answer(index, "家庭醫生簽約服務")
+    q = ans.quotes[0]
+    assert [q.text[a:b] for a, b in q.marks] == ["家庭医生签约服务"]
+    assert "<b>家庭医生签约服务</b>" in A.answer_html(ans)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def test_html_escapes_the_corpus(index):
+    ans = A.answer(index, "冰雕节游客观赏")
+    out = A.answer_html(ans)
+    assert "&lt;b&gt;&amp;&lt;/b&gt;" in out
+    assert "a&lt;b 与 c&gt;d" in out
+    assert "<b>冰雕" in out  # the question words are marked next to the escaped markup
+    assert_escaped(out)
+    assert_balanced(out)
+
+
+def test_html_escapes_markup_in_the_question(index):
+    ans = A.answer(index, "<script>冰雕节</script>游客观赏 <b>&")
+    assert ans.answered
+    out = A.answer_html(ans)
+    assert "<script>" not in out and "script" not in OUR_TAGS.sub("", out).replace("&lt;", "")
+    assert_escaped(out)
+    assert_balanced(out)
+
+
+def test_html_escapes_the_title_and_names_the_paragraph():
+    out = A.answer_html(answer_of(make_hit(title="标<题>&", paragraph=7)))
+    assert "— 《标&lt;题&gt;&amp;》第7段" in out
+    assert_escaped(out)
+
+
+def test_html_layout(index):
+    ans = A.answer(index, "街道", k=3)
+    out = A.answer_html(ans)
+    blocks = out.split("\n\n")
+    assert len(blocks) == len(ans.quotes)
+    for n, (block, quote) in enumerate(zip(blocks, ans.quotes), start=1):
+        body, source = block.split("\n")
+        assert body.startswith("<blockquote>") and body.endswith("</blockquote>")
+        assert source == f"{n}. — 《{quote.passage.title}》第{quote.passage.paragraph}段"
+        assert "<b>街道</b>" in body
+    assert_balanced(out)
+
+
+def test_html_numbers_from_first_number(index):
+    ans = A.answer(index, "街道", k=2)
+    assert "\n4. — 《" in A.answer_html(ans, first_number=4)
+
+
+def test_text_rendering(index):
+    ans = A.answer(index, "樱桃节吸引游客采摘")
+    assert A.answer_text(ans) == f"1. 「{DISTRICT[CHERRY]}」\n   — 《样例文档》第{CHERRY + 1}段"
+
+
+HUGE = {
+    "many-sentences": "北宅街道依托樱桃节发展乡村旅游，吸引大量游客前来采摘。" * 400,
+    "one-endless-sentence": "樱桃节吸引游客采摘，" * 1000,
+    "endless-without-marks": "北宅街道依托乡村旅游，吸引大量游人前来，" * 400,
+    "long-sentences-with-markup": ("樱桃节<游客>&采摘，" * 60 + "。") * 10,
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "many-sentences",
+        "endless-without-marks",
+        "long-sentences-with-markup",
+        "one-endless-sentence",
+    ],
+)
+def test_html_of_a_huge_passage_fits_a_message(name):
+    hit = make_hit(HUGE[name], matched=("樱桃节", "游客", "采摘"))
+    out = A.answer_html(answer_of(hit, hit, hit))
+    assert 0 < len(out) <= A.MAX_MESSAGE_CHARS
+    assert_balanced(out)
+    assert_escaped(out)
+    assert out.count("<blockquote>") >= 1
+
+
+def test_html_of_a_huge_passage_of_markup_characters_fits_a_message():
+    hit = make_hit("&<>" * 5000, matched=("樱桃",))
+    out = A.answer_html(answer_of(hit))
+    assert len(out) <= A.MAX_MESSAGE_CHARS
+    assert_balanced(out)
+
+
+def test_html_drops_quotes_that_do_not_fit():
+    text = "北宅街道依托樱桃节发展乡村旅游。" * 100  # 1,600 chars, quoted whole (no matched word)
+    hits = [make_hit(text, matched=(), paragraph=n) for n in (1, 2, 3)]
+    out = A.answer_html(answer_of(*hits))
+    assert len(out) <= A.MAX_MESSAGE_CHARS
+    assert out.count("<blockquote>") == 2  # the third would not fit
+    assert f"<blockquote>{text}</blockquote>\n1. — 《样例文档》第1段" in out
+    assert out.endswith("2. — 《样例文档》第2段")
+
+
+def test_json_record(index):
+    ans = A.answer(index, "街道有哪些？", k=3)
+    record = A.answer_json(ans)
+    assert set(record) == {"question", "answered", "passages"}
+    assert record["question"] == "街道有哪些？" and record["answered"] is True
+    assert 1 <= len(record["passages"]) <= 3
+    for p, q in zip(record["passages"], ans.quotes):
+        assert set(p) == {"doc", "title", "paragraph", "text", "quote", "score"}
+        assert p["quote"] in p["text"]
+        assert p["text"] == q.passage.text and p["doc"] == "sample" and p["title"] == "样例文档"
+        assert isinstance(p["paragraph"], int) and isinstance(p["score"], float)
+    scores = [p["score"] for p in record["passages"]]
+    assert scores == sorted(scores, reverse=True)
+    assert json.loads(json.dumps(record, ensure_ascii=False)) == record

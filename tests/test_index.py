@@ -1,0 +1,209 @@
+"""Retrieval of bot/index.py on small made-up corpora: rankings and coverage, not raw scores."""
+
+from __future__ import annotations
+
+import jieba
+import numpy as np
+import pytest
+
+try:  # before bot: puts the project root on sys.path
+    from corpus_samples import (
+        CHERRY, DISTRICT, DOCTOR, FINANCE, FISHING, OFFICE, PLATFORM, SCHOOL, WASTE, passages,
+    )
+except ImportError:  # tests/ imported as a package
+    from tests.corpus_samples import (
+        CHERRY, DISTRICT, DOCTOR, FINANCE, FISHING, OFFICE, PLATFORM, SCHOOL, WASTE, passages,
+    )
+from bot import text
+from bot.index import Index, corpus_terms
+
+
+@pytest.fixture(scope="module")
+def index() -> Index:
+    return Index(passages())
+
+
+def ranking(idx: Index, question: str, k: int = 3) -> list[int]:
+    """0-based positions in DISTRICT of the hits, best first."""
+    return [h.passage.paragraph - 1 for h in idx.search(question, k)]
+
+
+def test_question_words_are_rare_in_the_sample():
+    """The sample is built so that no question word below is in half the passages or more."""
+    idx = Index(passages())
+    for q in ["樱桃节吸引游客采摘", "渔港冷链物流", "垃圾分类智能回收箱", "金融聚集区银行", "家庭医生签约"]:
+        for w in idx.query(q).words:
+            assert sum(w in text.words(t) for t in DISTRICT) < len(DISTRICT) / 2, w
+
+
+@pytest.mark.parametrize(
+    "question, best",
+    [
+        ("樱桃节吸引游客采摘", CHERRY),
+        ("沙子口的渔港和冷链物流", FISHING),
+        ("楼宇党建联合党委服务企业员工", OFFICE),
+        ("垃圾分类设置了智能回收箱吗？", WASTE),
+        ("金融聚集区引进了多少家银行？", FINANCE),
+        ("家庭医生签约服务", DOCTOR),
+        ("中小学幼儿园新增学位", SCHOOL),
+        ("企业开办一次办好的平台", PLATFORM),
+    ],
+)
+def test_passage_with_the_question_words_ranks_first(index, question, best):
+    hits = index.search(question, k=3)
+    assert hits and hits[0].passage.paragraph - 1 == best
+    assert hits[0].coverage == pytest.approx(1.0)
+    # best first, and the runner-up (if any) holds fewer of the question's words
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert all(h.coverage < 1.0 for h in hits[1:])
+
+
+def test_search_returns_at_most_k_hits(index):
+    assert len(index.search("街道", k=2)) == 2
+    assert len(index.search("街道", k=5)) == 5
+    assert len(index.search("樱桃", k=1)) == 1
+
+
+@pytest.mark.parametrize(
+    "question, best, part",
+    [
+        ("医生", DOCTOR, "家庭医生"),  # jieba keeps 家庭医生 whole in the passage
+        ("产品", FISHING, "海产品"),  # and 海产品
+    ],
+)
+def test_character_ngrams_find_a_word_that_jieba_split_differently(index, question, best, part):
+    q = index.query(question)
+    assert part in text.words(DISTRICT[best])  # the passage has the longer word ...
+    assert part not in q.words  # ... the question only a part of it
+    word_only = index.words.scores(q.words)
+    assert word_only[best] == 0  # the word view alone cannot find the passage
+    assert ranking(index, question)[0] == best  # the fused ranking does
+
+
+def test_character_ngrams_find_an_unknown_word():
+    texts = list(DISTRICT) + ["崂岭苑社区新建老年食堂，每天为八十多位老人提供午餐。"]
+    idx = Index(passages(texts), user_terms=set())
+    question = "岭苑在哪里"  # a made-up place name; the passage segments it as 崂岭苑
+    q = idx.query(question)
+    assert q.words == ("岭苑",)
+    assert not any("岭苑" in text.words(t) for t in texts)
+    assert not idx.words.scores(q.words).any()  # no passage by words
+    assert ranking(idx, question)[0] == 8  # found through 岭 苑 岭苑
+    assert idx.search(question)[0].matched == ("岭苑",)
+
+
+@pytest.mark.parametrize(
+    "question, best",
+    [
+        ("家庭醫生簽約服務", DOCTOR),
+        ("垃圾分類智能回收箱", WASTE),
+        ("金融聚集區引進銀行", FINANCE),
+        ("ＡＢＣ樱桃節遊客", CHERRY),
+    ],
+)
+def test_traditional_script_question_finds_the_simplified_passage(index, question, best):
+    assert ranking(index, question)[0] == best
+
+
+def test_corpus_terms_picks_quoted_and_titled_terms():
+    texts = [
+        "区行政审批服务局推出“崂先办”平台。",
+        "《崂山区志愿服务条例》明确了志愿者的权利。",
+        "他说“好”，然后走了。",  # one character: not a term
+        "“这是一句超过十二个字的引语内容”不是名字。",  # too long
+        "所谓“三三三”指的是三项引领。",
+        "“来了，就办”写在墙上。",  # punctuation inside: a sentence, not a name
+        "「樱你而益」项目和\"微心愿\"项目。",
+        "“一二三四五六七八九十甲乙”有十二个字，“一二三四五六七八九十甲乙丙”有十三个。",
+    ]
+    assert corpus_terms(passages(texts)) == {
+        "崂先办", "崂山区志愿服务条例", "三三三", "樱你而益", "微心愿", "一二三四五六七八九十甲乙",
+    }
+
+
+def test_corpus_terms_read_the_whole_paragraph_of_a_part():
+    from bot.corpus import Passage
+
+    p = Passage("d", "t", 1, "该平台已贯通全区5个街道。", 2, "区里推出“崂岫通”平台。该平台已贯通全区5个街道。")
+    assert corpus_terms([p]) == {"崂岫通"}
+
+
+def test_index_teaches_jieba_the_corpus_terms():
+    term = "崂屿办"  # made up for this test only
+    assert term not in jieba.lcut(f"{term}平台贯通街道")
+    texts = list(DISTRICT) + [f"区大数据局上线“{term}”平台，市民可以在线反映诉求。"]
+    idx = Index(passages(texts))
+    assert term in idx.user_terms
+    assert term in jieba.lcut(f"{term}平台贯通街道")
+    assert term in idx.query(f"{term}平台怎么用？").words
+    assert ranking(idx, f"{term}是什么？")[0] == 8
+
+
+def test_coverage_all_none_and_unknown(index):
+    q = index.query("樱桃节吸引游客采摘")
+    matched, coverage = index.coverage(q, CHERRY)
+    assert coverage == pytest.approx(1.0)
+    assert set(matched) == set(q.words)
+    assert index.coverage(q, FINANCE) == ((), 0.0)
+
+    with_unknown = index.query("樱桃节吸引游客采摘火箭发射")
+    matched, coverage = index.coverage(with_unknown, CHERRY)
+    assert 0.0 < coverage < 1.0
+    assert "火箭" not in matched and "发射" not in matched and "樱桃" in matched
+
+
+def test_coverage_weighs_an_unknown_word_like_the_rarest_word(index):
+    one_known = index.coverage(index.query("樱桃火箭"), CHERRY)[1]
+    assert one_known == pytest.approx(0.5)
+
+
+def test_coverage_of_a_split_compound_counts_as_matched(index):
+    q = index.query("医生")
+    assert index.coverage(q, DOCTOR) == (("医生",), 1.0)
+
+
+def test_hits_carry_coverage_and_matched_words(index):
+    hit = index.search("垃圾分类回收", k=1)[0]
+    assert hit.passage.text == DISTRICT[WASTE]
+    assert hit.coverage == pytest.approx(1.0)
+    assert set(hit.matched) == {"垃圾", "分类", "回收"}
+    assert 0 < hit.score <= 1.0
+
+
+@pytest.mark.parametrize("question", ["", "   ", "什么？", "是吗……的！！", "？？？", "请问一下有没有"])
+def test_question_without_content_words_finds_nothing(index, question):
+    assert index.search(question) == []
+
+
+def test_off_topic_question_is_not_covered(index):
+    hits = index.search("怎么做红烧肉？")
+    assert all(h.coverage < 0.5 for h in hits)
+
+
+def test_index_of_no_passage_is_empty():
+    idx = Index([])
+    assert len(idx) == 0
+    assert idx.search("樱桃") == []
+
+
+def test_fused_scores_are_between_zero_and_one(index):
+    fused = index._fused_scores(index.query("樱桃节游客渔港"))
+    assert fused.shape == (len(DISTRICT),)
+    assert np.all(fused >= 0) and np.all(fused <= 1.0 + 1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_a_corpus_too_small_for_bm25_fails_at_load_with_one_line(n, tmp_path):
+    # rank_bm25's Okapi idf is <= 0 for every word with fewer than 3 passages: nothing could rank,
+    # so the loader refuses such a corpus up front instead of declining every question.
+    from bot.cache import load_or_build
+    from bot.corpus import CorpusError
+
+    (tmp_path / "tiny.md").write_text("# 小\n\n" + "\n\n".join(p.text for p in passages(DISTRICT[:n])), encoding="utf-8")
+    with pytest.raises(CorpusError, match="at least 3"):
+        load_or_build(tmp_path, None)
+
+
+def test_three_passages_are_enough_to_find_one():
+    idx = Index(passages(DISTRICT[:3]))
+    assert ranking(idx, "樱桃节吸引游客采摘")[:1] == [CHERRY]
