@@ -23,6 +23,7 @@ SURE_COVERAGE = 0.75
 
 RELATIVE_COVERAGE = 0.6  # a further quote holds at least this share of the best one's coverage
 QUOTE_MIN_CHARS = 60  # a quote narrower than this is widened with the next sentence
+QUOTE_MAX_CHARS = 200  # ... and one is widened up to this while whole sentences fit
 MAX_MESSAGE_CHARS = 4096
 MAX_QUESTION_CHARS = 500  # longer questions are cut before segmenting: no real question is longer
 
@@ -75,35 +76,54 @@ def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
 
 
 def make_quote(hit: Hit) -> Quote:
-    quote = choose_quote(hit.passage.text, hit.matched)
+    weights = dict(zip(hit.matched, hit.weights)) if hit.weights else None
+    quote = choose_quote(hit.passage.text, hit.matched, weights, hit.wanted)
     return Quote(hit, quote, tuple(find_marks(quote, hit.matched)))
 
 
-def choose_quote(passage: str, matched: tuple[str, ...]) -> str:
-    """The sentences of the passage that carry the matched words (at least QUOTE_MIN_CHARS)."""
+def choose_quote(
+    passage: str,
+    matched: tuple[str, ...],
+    weights: dict[str, float] | None = None,
+    wanted: tuple[re.Pattern, ...] = (),
+) -> str:
+    """The sentences of the passage that carry the matched words (at least QUOTE_MIN_CHARS).
+
+    A sentence weighs the idf of the question words it holds (``weights``; else their length),
+    doubled when it reads like the kind of answer asked for (``wanted``: a duration, a definition).
+    """
     sentences = [c for s in split_sentences(passage) for c in _clauses(s)]
-    if len(sentences) <= 1 or len(passage) <= 2 * QUOTE_MIN_CHARS:
+    if len(sentences) <= 1 or len(passage) <= QUOTE_MAX_CHARS:
         return passage.strip()
-    found = [_weight(s, matched) for s in sentences]
+    found = [
+        _weight(s, matched, weights) * (2 if any(p.search(s) for p in wanted) else 1)
+        for s in sentences
+    ]
     best = max(range(len(sentences)), key=lambda i: (found[i], -i))
     if found[best] == 0:
         return passage.strip()
     lo = hi = best
-    while len("".join(sentences[lo : hi + 1])) < QUOTE_MIN_CHARS and (lo > 0 or hi + 1 < len(sentences)):
-        # widen towards the neighbour that matches more; the following sentence on a tie
+    # Widen with neighbouring sentences while the quote still reads well on a phone: the more
+    # telling neighbour first, the following one on a tie; always at least QUOTE_MIN_CHARS.
+    while lo > 0 or hi + 1 < len(sentences):
         nxt = found[hi + 1] if hi + 1 < len(sentences) else -1
         prv = found[lo - 1] if lo > 0 else -1
-        if nxt >= prv:
-            hi += 1
-        else:
-            lo -= 1
+        grow_lo, grow_hi = (lo, hi + 1) if nxt >= prv else (lo - 1, hi)
+        size = len("".join(sentences[grow_lo : grow_hi + 1]))
+        if size > QUOTE_MAX_CHARS and len("".join(sentences[lo : hi + 1])) >= QUOTE_MIN_CHARS:
+            break
+        lo, hi = grow_lo, grow_hi
     return "".join(sentences[lo : hi + 1]).strip()
 
 
-def _weight(sentence: str, terms: tuple[str, ...]) -> int:
-    """How much of the question a sentence holds: its distinct matched terms, longer ones more."""
+def _weight(sentence: str, terms: tuple[str, ...], weights: dict[str, float] | None = None) -> float:
+    """How much of the question a sentence holds: its distinct matched words (not single
+    Chinese characters), each by its idf when known, else by its length."""
     norm, _ = _normalised_chars(sentence)
-    return sum(len(t) for t in set(terms) if t and t in norm)
+    return sum(
+        (weights or {}).get(t, len(t)) for t in set(terms)
+        if t and t in norm and (len(t) > 1 or t.isascii())
+    )
 
 
 def _clauses(sentence: str) -> list[str]:

@@ -499,7 +499,12 @@ def report(rows: list[tuple[dict, dict]], ask: dict | None, args: argparse.Names
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """``python -m bot.bench [options]``; ``python -m bot bench`` parses the same options."""
+    return run(parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark with parsed options (``add_arguments``); prints the table."""
     if args.dir is None:
         args.dir = _data_dir() / "bench"
     if args.step:

@@ -28,8 +28,8 @@ _CREDIT = re.compile(
     r"(记者|通讯员|实习生|责编|责任编辑|美编|审读|审校|排版|编辑|校对|摄影?|文/图|图/文|供图)"
 )
 
-MAX_PASSAGE_CHARS = 160  # a quote that fits a phone screen
-SPLIT_ABOVE_CHARS = 220  # paragraphs longer than this are split at sentence ends
+MAX_PASSAGE_CHARS = 320  # a quote that fits a phone screen
+SPLIT_ABOVE_CHARS = 450  # paragraphs longer than this are split at sentence ends
 CAPTION_MAX_CHARS = 50
 FLOATING_MAX_CHARS = 30
 NEAR_REPEAT = 0.9

@@ -136,17 +136,20 @@ SENTENCES = [
     "沙子口街道则建设渔港码头，完善冷链物流设施。",
     "王哥庄街道加强垃圾分类管理，居民参与率明显提高。",
     "金家岭街道打造金融聚集区，引进银行证券保险机构四十余家。",
+    "中韩街道推进老旧小区改造，加装电梯一百余部，方便老人上下楼。",
+    "沙子口街道还开通了社区食堂，为独居老人提供午餐和送餐服务。",
+    "王哥庄街道建设茶园观光步道，春茶季节接待游客数万人次。",
 ]
-LONG_PASSAGE = "".join(SENTENCES)
+LONG_PASSAGE = "".join(SENTENCES)  # longer than QUOTE_MAX_CHARS, so a quote is a part of it
 
 
 @pytest.mark.parametrize("matched, sentence", [(("樱桃节",), 1), (("渔港", "冷链"), 3), (("金融",), 5)])
 def test_choose_quote_holds_the_sentence_with_the_words(matched, sentence):
-    assert len(LONG_PASSAGE) > 2 * A.QUOTE_MIN_CHARS
+    assert len(LONG_PASSAGE) > A.QUOTE_MAX_CHARS
     quote = A.choose_quote(LONG_PASSAGE, matched)
     assert quote in LONG_PASSAGE
     assert SENTENCES[sentence] in quote
-    assert A.QUOTE_MIN_CHARS <= len(quote) < len(LONG_PASSAGE)
+    assert A.QUOTE_MIN_CHARS <= len(quote) <= A.QUOTE_MAX_CHARS
 
 
 def test_choose_quote_prefers_the_sentence_with_more_words():

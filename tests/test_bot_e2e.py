@@ -271,7 +271,7 @@ async def test_longest_inline_query_is_answered(fake_api, service):
 
 async def test_more_results_and_full_paragraph_buttons(fake_api, service):
     async with running(fake_api, service):
-        fake_api.private_message("张村河片区的拆迁工作用了多长时间？")
+        fake_api.private_message("崂山区人才服务")
         answer_call = await _reply_to(fake_api)
         more = next(b for b in _buttons(answer_call) if b["callback_data"].startswith("m:"))
         fake_api.callback_query(more["callback_data"])

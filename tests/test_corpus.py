@@ -271,7 +271,8 @@ def test_headings_stay_in_the_document_but_are_not_passages(tmp_path):
     assert all(p.title == "文章标题" and p.part == 0 and p.context == p.text for p in passages)
 
 
-SENTENCES = [f"崂山区第{n}项重点工作稳步推进，各街道按照部署扎实开展，群众满意度持续提升。" for n in range(1, 9)]
+SENTENCES = [f"崂山区第{n}项重点工作稳步推进，各街道按照部署扎实开展，群众满意度持续提升。" for n in range(1, 16)]
+_FITS_ONE = MAX_PASSAGE_CHARS // len(SENTENCES[0]) + 1  # sentences just over one passage
 
 
 def test_long_paragraph_is_split_at_sentence_ends():
@@ -292,7 +293,7 @@ def test_long_paragraph_is_split_at_sentence_ends():
 
 
 def test_paragraph_up_to_the_split_length_stays_whole():
-    paragraph = "".join(SENTENCES[:5])
+    paragraph = "".join(SENTENCES[:_FITS_ONE])
     assert MAX_PASSAGE_CHARS < len(paragraph) <= SPLIT_ABOVE_CHARS
     doc = Document("d1", "测试文档", (paragraph,), "x.md")
     (p,) = make_passages(doc, [paragraph])
