@@ -319,3 +319,21 @@ def test_json_record(index):
     scores = [p["score"] for p in record["passages"]]
     assert scores == sorted(scores, reverse=True)
     assert json.loads(json.dumps(record, ensure_ascii=False)) == record
+
+
+def test_the_quote_is_the_sentence_with_the_kind_of_answer_asked_for():
+    from bot.index import ANSWER_TYPES
+
+    passage = (
+        "张家湾片区的拆迁工作是近年来最艰巨的任务之一，涉及12个社区和大量流动人口。"
+        "街道组建专门突击队，一对一上门讲解政策，做通群众工作，涌现出一批先进集体和先进个人，事迹被编成情景剧。"
+        "干部们把现场当考场，把工地当阵地，把党支部建在一线、指挥部驻在一线、攻坚队压在一线，激励广大干部迎难而上。"
+        "与此同时，街道还统筹推进回迁安置房建设、道路管网配套和公共服务设施规划，让居民早日住上新房、过上好日子。"
+        "最终，张家湾的拆迁历时十四个月完成，居民签约率、房屋拆除率均为全市第一。"
+    )
+    weights = {"张家湾": 3.0, "片区": 2.0, "拆迁": 2.0, "工作": 0.5}
+    without = A.choose_quote(passage, tuple(weights), weights)
+    with_type = A.choose_quote(passage, tuple(weights), weights, (ANSWER_TYPES[0][1],))
+    assert "十四个月" in with_type and with_type in passage
+    assert len(with_type) <= A.QUOTE_MAX_CHARS and len(passage) > A.QUOTE_MAX_CHARS
+    assert "十四个月" not in without  # without the answer type, the sentence with most words wins

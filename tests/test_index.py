@@ -207,3 +207,38 @@ def test_a_corpus_too_small_for_bm25_fails_at_load_with_one_line(n, tmp_path):
 def test_three_passages_are_enough_to_find_one():
     idx = Index(passages(DISTRICT[:3]))
     assert ranking(idx, "樱桃节吸引游客采摘")[:1] == [CHERRY]
+
+
+# --- answer types: a question asking for a duration or a definition prefers passages that hold one
+
+TIMELINE = (
+    "张家湾片区改造项目启动以来，拆迁工作稳步推进，群众积极配合。",
+    "张家湾片区拆迁工作历时十四个月完成，比计划提前半年。",
+    "沙子口街道建设渔港码头，完善冷链物流设施，海产品销往全国各地。",
+    "王哥庄街道加强垃圾分类管理，设置智能回收箱，居民参与率明显提高。",
+    "金家岭街道打造金融聚集区，引进银行证券保险机构四十余家。",
+    "所谓“三联机制”指的是联系群众、联络企业、联动部门的工作方法。",
+    "三联机制在各街道推广，社区治理水平不断提高，三联机制受到好评。",
+)
+
+
+def test_a_duration_question_prefers_the_passage_holding_a_duration():
+    idx = Index(passages(TIMELINE))
+    plain = idx.search("张家湾片区的拆迁工作进展", 2)
+    asked = idx.search("张家湾片区的拆迁工作用了多长时间？", 2)
+    assert {h.passage.paragraph for h in plain} == {1, 2}
+    assert asked[0].passage.paragraph == 2  # 历时十四个月
+    assert asked[0].wanted and not plain[0].wanted
+
+
+def test_a_definition_question_prefers_the_defining_passage():
+    idx = Index(passages(TIMELINE))
+    assert idx.search("三联机制是什么？", 1)[0].passage.paragraph == 6  # 指的是
+
+
+def test_an_anniversary_or_a_year_is_not_a_duration():
+    from bot.index import ANSWER_TYPES
+
+    duration = ANSWER_TYPES[0][1]
+    assert duration.search("十四个月") and duration.search("70天") and duration.search("5个多月")
+    assert not duration.search("成立102周年") and not duration.search("2022年以来")
