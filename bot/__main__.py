@@ -152,6 +152,20 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             print()
 
 
+class RedactToken(logging.Filter):
+    """Belt and braces: whatever a library logs, the bot token never reaches the log."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<BOT_TOKEN>"), None
+        return True
+
+
 COMMANDS = {
     "run": run_command, "ask": ask_command, "eval": eval_command, "index": index_command,
     "stats": stats_command,
@@ -163,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _settings(args)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every URL, token included
+        if settings.bot_token:
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(RedactToken(settings.bot_token))
         return COMMANDS[args.command or "run"](args, settings)
     except (ConfigError, CorpusError) as exc:
         print(f"error: {exc}", file=sys.stderr)

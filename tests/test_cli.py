@@ -286,3 +286,14 @@ def test_env_example_gives_the_defaults():
     assert (s.bot_token, s.api_base_url, s.top_k, s.admin_ids, s.webhook_url, s.webhook_port, s.log_level) == (
         None, DEFAULT_BASE_URL, 3, frozenset(), None, 8443, "INFO"
     )
+
+
+def test_the_token_never_reaches_the_log():
+    import logging
+
+    from bot.__main__ import RedactToken
+
+    token = "123456789:" + "A" * 35
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "POST https://x/bot%s/getMe", (token,), None)
+    assert RedactToken(token).filter(record)
+    assert token not in record.getMessage() and "<BOT_TOKEN>" in record.getMessage()
