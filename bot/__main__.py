@@ -163,6 +163,9 @@ class RedactToken(logging.Filter):
         message = record.getMessage()
         if self.token in message:
             record.msg, record.args = message.replace(self.token, "<BOT_TOKEN>"), None
+        if record.exc_info:  # a traceback can quote the token too (InvalidToken does)
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text, record.exc_info = text.replace(self.token, "<BOT_TOKEN>"), None
         return True
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import sqlite3
 from urllib.parse import urlparse
 
-from telegram import LinkPreviewOptions, Update
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -21,7 +24,8 @@ from telegram.ext import (
 )
 
 from bot import handlers, messages
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.resilience import ChatOrderedUpdateProcessor, ResilientRequest
 from bot.service import Service
 from bot.store import Store
 
@@ -43,7 +47,9 @@ def build_application(settings: Settings, service: Service, store: Store | None 
         .base_file_url(_file_url(settings.api_base_url))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(True)
+        .request(ResilientRequest(connection_pool_size=256))
+        .get_updates_request(ResilientRequest(connection_pool_size=1))
+        .concurrent_updates(ChatOrderedUpdateProcessor(max_concurrent_updates=64))
         .post_init(post_init)
         .build()
     )
@@ -67,6 +73,7 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("unanswered", handlers.unanswered_command))
     app.add_handler(CommandHandler("reload", handlers.reload_command))
     app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text))
+    app.add_handler(MessageHandler(private & filters.COMMAND, handlers.unknown_command))
     app.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.group_text))
     app.add_handler(
         MessageHandler(
@@ -81,7 +88,11 @@ def add_handlers(app: Application) -> None:
 
 
 def open_store(settings: Settings) -> Store:
-    return Store(settings.data_dir / "questions.sqlite3", settings.log_retention_days)
+    path = settings.data_dir / "questions.sqlite3"
+    try:
+        return Store(path, settings.log_retention_days)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"DATA_DIR is unusable: cannot open {path} ({exc})") from None
 
 
 def _file_url(base_url: str) -> str:
@@ -95,10 +106,30 @@ def webhook_secret(token: str) -> str:
 
 
 def run_telegram(settings: Settings) -> int:
+    store = open_store(settings)  # an unusable DATA_DIR stops the start before the index is built
     service = Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
     log.info("index built: %d passages", len(service.index))
-    store = open_store(settings)
+    asyncio.run(_check_token(settings))
     app = build_application(settings, service, store)
+    try:
+        _serve(app, settings)
+    except InvalidToken:
+        raise ConfigError("BOT_TOKEN was rejected by the Bot API: check it with @BotFather") from None
+    return 0
+
+
+async def _check_token(settings: Settings) -> None:
+    """One getMe before serving: a revoked token is one clear line, not PTB's retry traceback."""
+    try:
+        async with Bot(settings.bot_token or "", base_url=settings.api_base_url):
+            pass
+    except InvalidToken:
+        raise ConfigError("BOT_TOKEN was rejected by the Bot API: check it with @BotFather") from None
+    except NetworkError as exc:  # Telegram unreachable for now: polling will keep retrying
+        log.warning("could not reach the Bot API yet: %s", exc)
+
+
+def _serve(app: Application, settings: Settings) -> None:
     if settings.webhook_url:
         path = urlparse(settings.webhook_url).path.lstrip("/")
         app.run_webhook(
@@ -111,4 +142,3 @@ def run_telegram(settings: Settings) -> int:
         )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
-    return 0

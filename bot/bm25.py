@@ -5,8 +5,8 @@ rank_bm25's ``BM25Okapi`` is the scoring model (its idf with the epsilon floor, 
 weight is computed once into a sparse matrix, and a query is scored by summing its terms' columns.
 ``tests/test_bm25.py`` checks the scores against ``BM25Okapi.get_scores``.
 
-Building is vectorised so that a million passages fit in seconds and a few GB: the tokens of a run
-of passages are counted at once (``count_terms``: one ``np.unique`` over (passage, term) keys, no
+Building is vectorised so that a million passages take a minute and a few GB on top of their
+segmentation: the tokens of a run of passages are counted at once (``count_terms``: one ``np.unique`` over (passage, term) keys, no
 per-passage ``Counter``), in the corpus' worker processes when there are several
 (``bot/parallel.py``), and ``Builder`` files each run's counts straight into the final
 column-compressed arrays.
@@ -84,6 +84,17 @@ class SparseBM25:
         j = lo + int(self.rows[lo:hi].searchsorted(row))
         return j < hi and int(self.rows[j]) == row
 
+    def holds_rows(self, term: str, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """``holds`` for many passages at once (one bisection call instead of one per passage)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        t = self.vocab.get(term)
+        if t is None or len(rows) == 0:
+            return np.zeros(len(rows), dtype=bool)
+        lo, hi = self.indptr[t : t + 2].tolist()
+        column = self.rows[lo:hi]
+        j = column.searchsorted(rows)
+        return column[np.minimum(j, hi - lo - 1)] == rows if hi > lo else np.zeros(len(rows), bool)
+
     def df(self, term: str) -> int:
         """How many passages hold the term."""
         i = self.vocab.get(term)
@@ -106,8 +117,8 @@ class SparseBM25:
 class TermCounts:
     """How often each term occurs in each passage of a run of passages, in the run's own numbering.
 
-    One entry per distinct (passage, term) pair, sorted by passage then term; ``terms`` maps the
-    run's term numbers back to the terms. Small to send between processes: no per-token strings.
+    One entry per distinct (passage, term) pair (``count_terms`` sorts them by passage, then
+    term); ``terms`` maps the run's term numbers back to the terms. Small to send between processes: no per-token strings.
     """
 
     terms: list[str]
@@ -157,7 +168,8 @@ class Builder:
 
     def __init__(self) -> None:
         self._numbering = _Numbering()
-        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # rows, cols, tf
+        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []  # rows, cols, tf, row0
+        self._df: list[tuple[np.ndarray, np.ndarray]] = []  # each run's terms and their df in it
         self._lengths: list[np.ndarray] = []
         self.n_docs = 0
 
@@ -167,10 +179,12 @@ class Builder:
     def add_counts(self, counts: TermCounts) -> None:
         numbering = self._numbering
         glob = np.fromiter(map(numbering.__getitem__, counts.terms), np.int32, len(counts.terms))
-        rows = counts.doc.astype(np.int64) + self.n_docs
         if self.n_docs + len(counts) > np.iinfo(np.int32).max:
             raise ValueError("too many passages for int32 row numbers")
-        self._runs.append((rows.astype(np.int32), glob[counts.term], counts.tf))
+        rows = (counts.doc.astype(np.int64) + self.n_docs).astype(np.int32)
+        self._runs.append((rows, glob[counts.term], counts.tf, self.n_docs))
+        # (passage, term) pairs are distinct within a run: a term's entries are its df there
+        self._df.append((glob, np.bincount(counts.term, minlength=len(counts.terms))))
         self._lengths.append(np.asarray(counts.lengths, dtype=np.int64))
         self.n_docs += len(counts)
 
@@ -179,18 +193,16 @@ class Builder:
             self.add_counts(counts)
         return self
 
-    def term_numbers(self, tokens: Iterable[str]) -> np.ndarray:
-        """The vocabulary numbers (as in the finished model) of tokens already added."""
-        get = self._numbering.get
-        return np.fromiter((get(t, -1) for t in tokens), dtype=np.int32)
-
     def finish(self, k1: float = K1, b: float = B, epsilon: float = EPSILON) -> SparseBM25:
         vocab = dict(self._numbering)  # a plain dict: a lookup must not add terms
         n_terms, n_docs = len(vocab), self.n_docs
         doc_len = np.concatenate(self._lengths) if self._lengths else np.zeros(0, np.int64)
         df = np.zeros(n_terms, dtype=np.int64)
-        for _, cols, _ in self._runs:
-            df += np.bincount(cols, minlength=n_terms)
+        if self._df:
+            terms = np.concatenate([t for t, _ in self._df])
+            counts = np.concatenate([c for _, c in self._df]).astype(np.float64)  # exact below 2^53
+            df = np.bincount(terms, weights=counts, minlength=n_terms).astype(np.int64)
+        self._df = []
         idf = okapi_idf(df.astype(np.float64), n_docs, epsilon)
         avgdl = doc_len.sum() / n_docs if n_docs else 0.0
         norm = k1 * (1 - b + b * doc_len / avgdl) if avgdl else np.full(n_docs, k1)
@@ -201,10 +213,11 @@ class Builder:
         out_data = np.empty(nnz, dtype=WEIGHT_DTYPE)
         fill = indptr[:-1].copy()  # next free slot of each column
         runs, self._runs = self._runs, []
-        for rows, cols, tf in runs:
-            # Within a run, rows ascend for each term; a stable sort by term keeps them so, and
-            # the runs come in passage order, so every column ends up with ascending rows.
-            order = np.argsort(cols, kind="stable")
+        for rows, cols, tf, row0 in runs:
+            # Sorted by (term, row) within the run, and the runs come in passage order: every
+            # column ends up with ascending rows. (The keys are distinct: no stable sort needed.)
+            span = int(rows.max()) - row0 + 1 if len(rows) else 1
+            order = np.argsort(cols.astype(np.int64) * span + (rows - row0))
             rows, cols, tf = rows[order], cols[order], tf[order].astype(np.float64)
             first = np.flatnonzero(np.diff(cols, prepend=-1))
             size = np.diff(first, append=len(cols))

@@ -72,8 +72,15 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
 
     base_url = get("BOT_API_BASE_URL") or DEFAULT_BASE_URL
     parsed = urlparse(base_url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        port_ok = parsed.port is None or 0 < parsed.port
+    except ValueError:
+        port_ok = False
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or not port_ok:
         raise ConfigError(f"BOT_API_BASE_URL is malformed: {base_url!r} is not an http(s) URL")
+    if not parsed.path.endswith("/bot"):
+        # python-telegram-bot appends the token straight to it: https://api.telegram.org/bot<token>
+        raise ConfigError(f"BOT_API_BASE_URL is malformed: {base_url!r} must end in /bot")
 
     webhook_url = get("WEBHOOK_URL")
     if webhook_url is not None:

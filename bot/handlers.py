@@ -85,8 +85,8 @@ async def about_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/ask 问题 — in groups and private chats alike."""
-    question = " ".join(context.args or [])
+    """/ask 问题 — in groups and private chats alike (also /ask：问题, glued as is usual in Chinese)."""
+    question = command_argument(update.effective_message)
     if not question.strip():
         await update.effective_message.reply_text(messages.ASK_HINT)
         return
@@ -108,6 +108,21 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await message.reply_text(messages.ASK_HINT, do_quote=True)
         return
     await _reply_answer(message, context, question)
+
+
+def command_argument(message: Message) -> str:
+    """The text after the leading /command (and @BotName), without separating punctuation."""
+    text = message.text or ""
+    for entity in message.entities:
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            text = text[len(message.parse_entity(entity)):]  # offset 0: the command is a prefix
+            break
+    return text.lstrip(" \t\n:：,，、.。").strip()
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /command the bot does not have, in a private chat: say what it does have."""
+    await update.effective_message.reply_text(messages.UNKNOWN_COMMAND)
 
 
 def addressed_question(message: Message, bot_id: int, bot_username: str | None) -> str | None:
@@ -137,7 +152,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     service = _service(context)
     cb = messages.decode_callback(query.data)
-    if cb is None or cb.generation != service.generation or query.message is None:
+    if (
+        cb is None or cb.generation != service.generation or query.message is None
+        or not _on_message(query.data, query.message)
+    ):
         await query.answer(messages.STALE)
         return
     message = query.message
@@ -182,9 +200,17 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply_answer(message, context, examples[i])
 
 
+def _on_message(data: str | None, message: Message) -> bool:
+    """Was the pressed data really on that message? (Only a forged client sends other data.)"""
+    markup = getattr(message, "reply_markup", None)
+    if markup is None:
+        return False
+    return any(b.callback_data == data for row in markup.inline_keyboard for b in row)
+
+
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.inline_query
-    offset = int(query.offset) if query.offset.isdigit() else 0
+    offset = int(query.offset) if query.offset.isascii() and query.offset.isdigit() else 0
     if offset == 0 and query.query.strip() and _store(context) is not None:
         # Log the first page only: the later pages are the same question scrolled.
         _ask_and_log(context, "inline", query.from_user.id, query.query, k=1)

@@ -110,22 +110,15 @@ def _analyse_chunk(texts: list[str]) -> list[tuple[list[str], list[str]]]:
 
 @dataclass
 class Counted:
-    """One chunk of passages, counted for both models (and its word tokens, when asked for)."""
+    """One chunk of passages, counted for both models."""
 
     words: TermCounts
     grams: TermCounts
-    word_tokens: list[list[str]] | None = None
 
 
 def _count_chunk(texts: list[str]) -> Counted:
     analysed = [text.analyse(t) for t in texts]
     return Counted(count_terms([w for w, _ in analysed]), count_terms([g for _, g in analysed]))
-
-
-def _count_chunk_keeping_words(texts: list[str]) -> Counted:
-    analysed = [text.analyse(t) for t in texts]
-    words = [w for w, _ in analysed]
-    return Counted(count_terms(words), count_terms([g for _, g in analysed]), words)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -156,12 +149,10 @@ def count_many(
     workers: int | None = None,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
-    keep_words: bool = False,
 ) -> Iterator[Counted]:
-    """Term counts of successive chunks of the texts, in order (``keep_words``: and word tokens)."""
-    fn = _count_chunk_keeping_words if keep_words else _count_chunk
+    """Term counts of successive chunks of the texts, in order."""
     return map_chunks(
-        fn, texts, user_terms=user_terms, workers=workers, cache_dir=cache_dir, progress=progress
+        _count_chunk, texts, user_terms=user_terms, workers=workers, cache_dir=cache_dir, progress=progress
     )
 
 
