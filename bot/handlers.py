@@ -234,19 +234,25 @@ async def _refuse(update: Update) -> None:
 
 def _number_arg(context: ContextTypes.DEFAULT_TYPE, default: int, lo: int, hi: int) -> int:
     args = context.args or []
-    if args and args[0].isdigit():
+    if args and args[0].isascii() and args[0].isdigit():
         return max(lo, min(hi, int(args[0])))
     return default
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats [days] — admins only."""
+async def _admin_store(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Store | None:
+    """The question log for an admin; anyone else gets a polite refusal (and None)."""
     if not _is_admin(update, context):
         await _refuse(update)
-        return
+        return None
     store = _store(context)
     if store is None:
         await update.effective_message.reply_text("问题日志未启用。")
+    return store
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats [days] — admins only."""
+    if (store := await _admin_store(update, context)) is None:
         return
     report = store.report(days=_number_arg(context, 7, 1, 3650))
     await update.effective_message.reply_text(reports.report_html(report), parse_mode=ParseMode.HTML)
@@ -257,16 +263,11 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/unanswered [n] — admins only."""
-    if not _is_admin(update, context):
-        await _refuse(update)
-        return
-    store = _store(context)
-    if store is None:
-        await update.effective_message.reply_text("问题日志未启用。")
+    if (store := await _admin_store(update, context)) is None:
         return
     n = _number_arg(context, 10, 1, 50)
-    text = reports.unanswered_html(store.recent_declined(n), store.thumbs_down(n))
-    await update.effective_message.reply_text(text[: answering.MAX_MESSAGE_CHARS], parse_mode=ParseMode.HTML)
+    text = reports.unanswered_html(store.recent_declined(n), store.thumbs_down(n), answering.MAX_MESSAGE_CHARS)
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -31,14 +31,25 @@ def report_html(r: Report) -> str:
     return "\n".join(lines)
 
 
-def unanswered_html(declined: list[LoggedQuestion], disliked: list[LoggedQuestion]) -> str:
-    def when(at: float) -> str:
-        return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%m-%d %H:%M")
+def unanswered_html(declined: list[LoggedQuestion], disliked: list[LoggedQuestion], limit: int = 4096) -> str:
+    """Recent declined and 👎 questions; whole lines only, within ``limit`` characters."""
+    def line(q: LoggedQuestion) -> str:
+        when = datetime.fromtimestamp(q.at, tz=timezone.utc).strftime("%m-%d %H:%M")
+        return f"{when} [{q.place}] {html.escape(q.question.strip()[:200], quote=False)}"
 
-    parts = ["<b>最近未找到答案的问题</b>"]
-    parts += [f"{when(q.at)} [{q.place}] {html.escape(q.question.strip()[:200], quote=False)}" for q in declined] or ["（无）"]
-    parts += ["", "<b>收到 👎 的问题</b>"]
-    parts += [f"{when(q.at)} [{q.place}] {html.escape(q.question.strip()[:200], quote=False)}" for q in disliked] or ["（无）"]
+    sections = [("<b>最近未找到答案的问题</b>", declined), ("<b>收到 👎 的问题</b>", disliked)]
+    room = limit - sum(len(h) + 8 for h, _ in sections)  # headings and their "（无）" always fit
+    parts: list[str] = []
+    for heading, rows in sections:
+        parts += ["", heading] if parts else [heading]
+        lines = []
+        for q in rows:
+            text = line(q)
+            if len(text) + 1 > room:
+                break
+            room -= len(text) + 1
+            lines.append(text)
+        parts += lines or ["（无）"]
     return "\n".join(parts)
 
 

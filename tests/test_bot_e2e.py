@@ -429,3 +429,13 @@ async def test_reload_with_a_bad_corpus_keeps_the_old_index(fake_api, tmp_path):
         answer_call = await fake_api.await_calls("sendMessage", where=lambda c: c.ok and "920家" in c.result["text"])
     assert "broken.txt" in calls[0].params["text"] and answer_call
     assert not fake_api.errors
+
+
+def test_unanswered_report_keeps_whole_lines_within_a_message():
+    from bot.reports import unanswered_html
+    from bot.store import LoggedQuestion
+
+    rows = [LoggedQuestion(i, 1.7e9, "private", "<深圳>&房价" * 30) for i in range(50)]
+    text = unanswered_html(rows, rows, 4096)
+    assert len(text) <= 4096 and text.count("<b>") == text.count("</b>") == 2
+    assert "<深圳>" not in text and "&lt;深圳&gt;&amp;房价" in text
