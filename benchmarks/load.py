@@ -142,8 +142,10 @@ async def run(args: argparse.Namespace) -> None:
     push_span = max(enqueued.values()) - min(enqueued.values())
     print(f"machine: {os.cpu_count()} CPUs, {platform.machine()}, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}, python-telegram-bot {telegram.__version__}")
-    print(f"rate limiter: {'AIORateLimiter as deployed (30 msg/s overall, 20/min per group)' if args.rate_limit == 'telegram' else 'caps lifted'}; "
-          f"update processor: {type(app.update_processor).__name__}({app.update_processor.max_concurrent_updates})")
+    limiter = ("AIORateLimiter as deployed (30 msg/s overall, 20/min per group)" if args.rate_limit == "telegram"
+               else "AIORateLimiter with its caps lifted")
+    processor = app.update_processor
+    print(f"rate limiter: {limiter}; update processor: {type(processor).__name__}({processor.max_concurrent_updates})")
     print(f"questions: {total} from {len(chats)} chats ({len(private)} private, {len(groups)} groups, "
           f"{args.per_chat} each), queued in {push_span:.2f} s"
           + (f" (paced at {args.rate}/s)" if args.rate else " (all at once)"))

@@ -7,10 +7,14 @@ Two pieces, both plugged into the ``ApplicationBuilder`` chain in ``bot/app.py``
     ``AIORateLimiter``) but gives up at once on a 5xx answer or a dropped connection; a Bot API
     front end answers 502/504 now and then, and an answer is worth one more try. Retried: HTTP
     500, 502, 503, 504 and connections that broke (refused, reset, closed without an answer) —
-    at most ``max_attempts`` tries in all, with a short jittered backoff. Never retried: timeouts
+    at most ``max_attempts`` tries in all, with a short jittered backoff. (A connection that broke
+    after Telegram had acted on a send can so deliver it twice: rare, and better than never.)
+    Never retried: timeouts
     (a long-polling ``getUpdates`` times out by design, and a send that timed out may have been
     delivered), 4xx answers (403 "bot was blocked", 400 "message is not modified", 429 — the
-    rate limiter's job) and anything else PTB raises.
+    rate limiter's job) and anything else PTB raises. A 5xx that outlasts the tries and came as a
+    proxy's HTML page is handed on as the Bot API's JSON error, so PTB raises a plain NetworkError
+    instead of first logging a traceback about unparsable JSON.
 
 ``ChatOrderedUpdateProcessor``
     An update processor for ``ApplicationBuilder.concurrent_updates(...)``: updates of different
@@ -23,9 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import random
 from collections.abc import Awaitable, Hashable
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -95,7 +101,7 @@ class ResilientRequest(HTTPXRequest):
                 reason = type(exc.__cause__).__name__
             else:
                 if status not in RETRY_STATUSES or attempt >= self.max_attempts:
-                    return status, body
+                    return status, _json_error(status, body)
                 reason = f"HTTP {status}"
             wait = self.delay(attempt)
             # The URL holds the bot token: log the method name only.
@@ -104,6 +110,23 @@ class ResilientRequest(HTTPXRequest):
             self.retries += 1
             await asyncio.sleep(wait)
             attempt += 1
+
+
+def _json_error(status: int, body: bytes) -> bytes:
+    """A 5xx answer with a body that is not JSON (a proxy's HTML error page) as the Bot API's JSON
+    error, so PTB raises its NetworkError without logging a parse traceback first."""
+    if status < 500:
+        return body
+    try:
+        json.loads(body)
+        return body
+    except ValueError:
+        pass
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Server Error"
+    return json.dumps({"ok": False, "error_code": status, "description": phrase}).encode()
 
 
 def _method_name(url: str) -> str:

@@ -179,7 +179,8 @@ def repeat_to(n: int) -> st.SearchStrategy[str]:
 
 
 def numbers() -> st.SearchStrategy[str]:
-    digits = st.sampled_from(list("0123456789") + ["０", "１", "２", "٣", "४", "²", "½", "Ⅻ", "一", "万", "亿", ".", ",", "%", "-", "+", "e"])
+    digits = st.sampled_from(list("0123456789") + ["０", "１", "２", "٣", "४", "²", "½", "Ⅻ", "一", "万", "亿",
+                                                   ".", ",", "%", "-", "+", "e"])
     return st.lists(digits, min_size=1, max_size=40).map("".join) | st.integers().map(str) | st.floats().map(str)
 
 
@@ -318,10 +319,9 @@ def callback_classes(generation: str) -> dict[str, st.SearchStrategy[str]]:
             st.sampled_from("mpev"), ref, st.integers(0, 999)),
         "malformed look-alike": st.builds(
             lambda tag, r, tail: f"{tag}:{generation}:{r}{tail}",
-            st.sampled_from("mpevxM"), ref | st.just(""), st.sampled_from([":", "::", ":-1", ":1000", ":a", " ", ":1:2"])),
+            st.sampled_from("mpevxM"), ref | st.just(""),
+            st.sampled_from([":", "::", ":-1", ":1000", ":a", " ", ":1:2"])),
     }
-
-
 
 
 @pytest.fixture(scope="class")
@@ -368,7 +368,8 @@ class TestHostileInput:
         user = hostile.user()
         hostile.chats[user] = "private"
         hostile.api.private_message(text, user_id=user, first_name="<b>&amp;</b>")
-        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(user), timeout=15)
+        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(user),
+                                      timeout=15)
         assert call.ok, call.error
         assert_safe_html(call.params["text"])
         hostile.check_clean()
@@ -384,7 +385,8 @@ class TestHostileInput:
         chat = hostile.group()
         hostile.chats[chat] = "group /ask"
         assert hostile.api.group_message(text, chat_id=chat) is not None
-        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(chat), timeout=15)
+        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(chat),
+                                      timeout=15)
         assert call.ok, call.error
         assert call.params["reply_parameters"]["message_id"] == 1  # quotes the question
         plain = assert_safe_html(call.params["text"])
@@ -412,7 +414,8 @@ class TestHostileInput:
         chat = hostile.group()
         hostile.chats[chat] = "group mention"
         assert hostile.api.group_message(text, chat_id=chat) is not None  # the mention makes it visible
-        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(chat), timeout=15)
+        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(chat),
+                                      timeout=15)
         assert call.ok, call.error
         assert call.params["reply_parameters"]["message_id"] == 1
         assert_safe_html(call.params["text"])
@@ -628,7 +631,8 @@ async def test_a_send_that_keeps_failing_is_given_up_after_three_tries(fake_api,
     (400, "Bad Request: message is not modified: specified new message content and reply markup are exactly "
           "the same as a current content and reply markup of a message", logging.DEBUG),
 ])
-async def test_blocked_and_not_modified_are_not_retried_and_not_errors(fake_api, service, caplog, status, description, level):
+async def test_blocked_and_not_modified_are_not_retried_and_not_errors(fake_api, service, caplog, status,
+                                                                       description, level):
     caplog.set_level(logging.DEBUG, logger="bot")
     async with running(fake_api, service):
         fake_api.fail_next("sendMessage", status, description=description)
@@ -690,6 +694,18 @@ async def test_resilient_request_retries_refused_connections_but_not_timeouts(fa
         assert slow.retries == 0  # a send that timed out may have been delivered: never sent twice
     finally:
         await slow.shutdown()
+
+
+async def test_a_5xx_error_page_that_outlasts_the_retries_is_a_plain_network_error(fake_api, caplog):
+    request = ResilientRequest(backoff=0.01)
+    fake_api.fail_next("getMe", 502, times=3)  # nginx's HTML "502 Bad Gateway" page, three times
+    try:
+        with pytest.raises(NetworkError, match="Bad Gateway"):
+            await request.post(fake_api.method_url("getMe"))
+    finally:
+        await request.shutdown()
+    assert request.retries == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # PTB logged no parse traceback
 
 
 # =========================================================================== no loss, no duplicates
@@ -858,6 +874,9 @@ def _corpus(tmp: Path, name: str, files: dict[str, bytes]) -> Path:
 def _config_cases(tmp: Path) -> dict[str, tuple[dict[str, str], list[str]]]:
     """name -> (settings, what the one line must name)."""
     good_jsonl = '{"id": "a", "title": "标题", "text": "崂山区很好。"}\n'.encode()
+    latin = _corpus(tmp, "latin", {"a.txt": "# 标题\n\n崂山区".encode() + b"\n\n\xff\xfe\x81 caf\xe9\n"})
+    broken = _corpus(tmp, "broken", {"d.jsonl": good_jsonl + b'{"id": "b", "title": \n' + good_jsonl})
+    notext = _corpus(tmp, "notext", {"d.jsonl": b'{"id": "a", "title": "t"}\n'})
     return {
         "BOT_TOKEN garbage": ({"BOT_TOKEN": "not-a-token"}, ["BOT_TOKEN"]),
         "BOT_TOKEN with a space": ({"BOT_TOKEN": TOKEN[:20] + " " + TOKEN[20:]}, ["BOT_TOKEN"]),
@@ -865,16 +884,14 @@ def _config_cases(tmp: Path) -> dict[str, tuple[dict[str, str], list[str]]]:
         "BOT_API_BASE_URL not http": ({"BOT_API_BASE_URL": "ftp://127.0.0.1/bot"}, ["BOT_API_BASE_URL"]),
         "BOT_API_BASE_URL no scheme": ({"BOT_API_BASE_URL": "127.0.0.1:8081/bot"}, ["BOT_API_BASE_URL"]),
         "BOT_API_BASE_URL bad port": ({"BOT_API_BASE_URL": "http://127.0.0.1:abc/bot"}, ["BOT_API_BASE_URL"]),
-        "BOT_API_BASE_URL port out of range": ({"BOT_API_BASE_URL": "http://127.0.0.1:99999/bot"}, ["BOT_API_BASE_URL"]),
+        "BOT_API_BASE_URL port out of range": ({"BOT_API_BASE_URL": "http://127.0.0.1:99999/bot"},
+                                               ["BOT_API_BASE_URL"]),
         "BOT_API_BASE_URL without /bot": ({"BOT_API_BASE_URL": "http://127.0.0.1:8081"}, ["BOT_API_BASE_URL"]),
-        "corpus not UTF-8": ({"CORPUS_PATH": str(_corpus(tmp, "latin", {"a.txt": "# 标题\n\n崂山区".encode() + b"\n\n\xff\xfe\x81 caf\xe9\n"}))},
-                             ["a.txt"]),
+        "corpus not UTF-8": ({"CORPUS_PATH": str(latin)}, ["a.txt"]),
         "corpus empty directory": ({"CORPUS_PATH": str(_corpus(tmp, "empty", {}))}, ["empty"]),
         "corpus empty file": ({"CORPUS_PATH": str(_corpus(tmp, "emptyfile", {"e.md": b""}))}, ["e.md"]),
-        "jsonl broken line": ({"CORPUS_PATH": str(_corpus(tmp, "broken", {"d.jsonl": good_jsonl + b'{"id": "b", "title": \n' + good_jsonl}))},
-                              ["d.jsonl:2"]),
-        "jsonl missing text": ({"CORPUS_PATH": str(_corpus(tmp, "notext", {"d.jsonl": b'{"id": "a", "title": "t"}\n'}))},
-                               ["d.jsonl:1"]),
+        "jsonl broken line": ({"CORPUS_PATH": str(broken)}, ["d.jsonl:2"]),
+        "jsonl missing text": ({"CORPUS_PATH": str(notext)}, ["d.jsonl:1"]),
         "DATA_DIR is a file": ({"DATA_DIR": str(_corpus(tmp, "datafile", {"f": b""}) / "f" / "sub")}, ["DATA_DIR"]),
     }
 
@@ -930,10 +947,6 @@ def test_bad_configuration_stops_the_start_with_one_line(config_runs, name):
     assert not contacted, "a bad configuration must stop the start before Telegram is contacted"
 
 
-@pytest.mark.xfail(reason="a token the Bot API rejects ends in one 'error: BOT_TOKEN ...' line, but before it "
-                          "python-telegram-bot's start-up logs a traceback that prints the token ('The token `...` "
-                          "was rejected by the server'); fix: check the token before run_polling (see the report)",
-                   strict=False)
 def test_a_token_the_bot_api_rejects_stops_the_start_with_one_line_and_no_token(cache_dir):
     revoked = "987654321:RevokedRevokedRevokedRevokedRevoked00"
     with FakeBotAPI() as api:  # it accepts only its own token
@@ -949,7 +962,8 @@ def test_a_token_the_bot_api_rejects_stops_the_start_with_one_line_and_no_token(
 
 @pytest.mark.xfail(reason="bot/app.py run_telegram: run_polling's bootstrap_retries defaults to 0, so a Bot API "
                           "that fails at start (5xx, unreachable) ends the bot with a traceback instead of being "
-                          "retried; fix: run_polling(..., bootstrap_retries=-1) (and run_webhook)", strict=False)
+                          "waited for; fix: run_polling(..., bootstrap_retries=-1) (and run_webhook), and "
+                          "_check_token's Bot(..., request=ResilientRequest())", strict=False)
 def test_a_bot_api_failing_at_start_is_waited_for(cache_dir):
     with FakeBotAPI() as api:
         api.fail_next("getMe", 502, times=6)  # every getMe try of the first two start-up attempts
