@@ -121,7 +121,7 @@ def run_telegram(settings: Settings) -> int:
 async def _check_token(settings: Settings) -> None:
     """One getMe before serving: a revoked token is one clear line, not PTB's retry traceback."""
     try:
-        async with Bot(settings.bot_token or "", base_url=settings.api_base_url):
+        async with Bot(settings.bot_token or "", base_url=settings.api_base_url, request=ResilientRequest()):
             pass
     except InvalidToken:
         raise ConfigError("BOT_TOKEN was rejected by the Bot API: check it with @BotFather") from None
@@ -139,6 +139,7 @@ def _serve(app: Application, settings: Settings) -> None:
             webhook_url=settings.webhook_url,
             secret_token=webhook_secret(settings.bot_token or ""),
             allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,
         )
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)

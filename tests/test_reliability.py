@@ -960,10 +960,6 @@ def test_a_token_the_bot_api_rejects_stops_the_start_with_one_line_and_no_token(
     assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].startswith("error: BOT_TOKEN")
 
 
-@pytest.mark.xfail(reason="bot/app.py run_telegram: run_polling's bootstrap_retries defaults to 0, so a Bot API "
-                          "that fails at start (5xx, unreachable) ends the bot with a traceback instead of being "
-                          "waited for; fix: run_polling(..., bootstrap_retries=-1) (and run_webhook), and "
-                          "_check_token's Bot(..., request=ResilientRequest())", strict=False)
 def test_a_bot_api_failing_at_start_is_waited_for(cache_dir):
     with FakeBotAPI() as api:
         api.fail_next("getMe", 502, times=6)  # every getMe try of the first two start-up attempts
