@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
     st.add_argument("--chart", type=Path, help="also write the per-day chart to this PNG file")
 
+    sub.add_parser("bench", help="speed benchmark on synthetic corpora (python -m bot bench --help)")
+
     ix = sub.add_parser("index", help="build the index and report its size and build time")
     ix.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="index another corpus")
     return p
@@ -176,6 +178,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # the benchmark has its own options
+        from bot import bench
+
+        return bench.main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
