@@ -48,8 +48,12 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("bench", help="speed benchmark on synthetic corpora (python -m bot bench --help)")
 
-    ix = sub.add_parser("index", help="build the index and report its size and build time")
+    ix = sub.add_parser("index", help="build the index (on every core for a large corpus) and report its "
+                        "size, build time and throughput")
     ix.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="index another corpus")
+    ix.add_argument("--rebuild", action="store_true", help="rebuild even when the cached index is current")
+    ix.add_argument("--workers", type=int, default=None,
+                    help="segmenting processes (default: every core from 5,000 passages on, else 1)")
     return p
 
 
@@ -104,12 +108,19 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def index_command(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.parallel import ProgressLine
+
+    progress = ProgressLine("indexing", sys.stderr)  # passages done and passages/s, on stderr
     start = time.perf_counter()
-    index = _load(settings)
+    index = load_or_build(
+        settings.corpus_path, settings.data_dir, progress, workers=args.workers, rebuild=args.rebuild
+    )
+    progress.close()
     took = time.perf_counter() - start
     docs = len({p.doc for p in index.passages})
-    print(f"indexed {len(index)} passages from {docs} documents in {took:.2f} s "
-          f"({len(index.words.vocab)} words, {len(index.grams.vocab)} character n-grams)")
+    how = f"built: {progress.rate:,.0f} passages/s segmented" if progress.shown else "loaded from the cache"
+    print(f"indexed {len(index)} passages from {docs} documents in {took:.2f} s ({how}; "
+          f"{len(index.words.vocab)} words, {len(index.grams.vocab)} character n-grams)")
     return 0
 
 

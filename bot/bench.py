@@ -364,10 +364,12 @@ def measure(args: argparse.Namespace, n: int) -> dict:
 
     result: dict = {
         "size": n,
+        "loadavg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "load_s": load_s,
         "rss_before_load": before,
         "rss_loaded": loaded["VmRSS"],
         "rss_served": served["VmRSS"],
+        "matrix_bytes": index.words.nbytes + index.grams.nbytes,
         "hwm_served": served["VmHWM"],
         "search_p50_ms": search_p50,
         "search_p99_ms": search_p99,
@@ -381,14 +383,13 @@ def measure(args: argparse.Namespace, n: int) -> dict:
     tokenised = [list(index.query(q).words) for q in asked]
     ours_t: list[float] = []
     ours_top = []
-    ours_scores = []
     for words in tokenised:
         t = time.perf_counter()
         s = index.words.scores(words)
         top = top_k(s, 10)
         ours_t.append(time.perf_counter() - t)
         ours_top.append([int(i) for i in top if s[i] > 0])
-        ours_scores.append(s)
+        del s  # (keeping 200 score arrays would make every new one page-fault: slower)
     if ours_t:
         result["words_p50_ms"], result["words_p99_ms"] = _percentiles(ours_t)
     if not asked:
@@ -396,6 +397,7 @@ def measure(args: argparse.Namespace, n: int) -> dict:
 
     from rank_bm25 import BM25Okapi
 
+    model = index.words
     del index
     gc.collect()
     vocab_list, ids, lengths = load_tokens(out, "words")
@@ -411,10 +413,11 @@ def measure(args: argparse.Namespace, n: int) -> dict:
     theirs_t: list[float] = []
     same = tied = 0
     max_diff = 0.0
-    for words, mine, s in zip(tokenised, ours_top, ours_scores):
+    for words, mine in zip(tokenised, ours_top):
         t = time.perf_counter()
         ref = reference.get_scores(words)
         theirs_t.append(time.perf_counter() - t)
+        s = model.scores(words)
         order = np.lexsort((np.arange(len(ref)), -ref))[:10]
         theirs = [int(i) for i in order if ref[i] > 0]
         max_diff = max(max_diff, float(np.max(np.abs(ref - s))) if len(ref) else 0.0)
@@ -565,10 +568,11 @@ def report(rows: list[tuple[dict, dict]], ask: dict | None, args: argparse.Names
                  if "rank_bm25_build_s" in m else "")
         lines.append(
             f"{_size_name(m['size'])}: words {meta['words_vocab']:,} terms / {meta['words_nnz']:,} entries, "
-            f"n-grams {meta['grams_vocab']:,} / {meta['grams_nnz']:,}; matrices {_gb(meta['matrix_bytes'])}, "
+            f"n-grams {meta['grams_vocab']:,} / {meta['grams_nnz']:,}; matrices {_gb(m['matrix_bytes'])}, "
             f"cache file {_gb(meta['index_file_bytes'])}; RSS before load {_gb(m['rss_before_load'])}, "
             f"after load {_gb(m['rss_loaded'])}, peak while loading {_gb(m['hwm_served'])}; "
             f"word-model scores+top_k p50 / p99 {words}{extra}"
+            + (f"; machine load average {m['loadavg']:.1f}" if m.get("loadavg") is not None else "")
         )
     if ask:
         lines += ["", f"seed corpus ({ask['passages']} passages): answer + JSON for {ask['questions']:,} "

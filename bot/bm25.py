@@ -29,6 +29,14 @@ EPSILON = 0.25
 # passages that is 0.6 GB) and summed in float64; a weight's rounding is at most 6e-8 of it.
 WEIGHT_DTYPE = np.float32
 
+# A term in more than DENSE_SHARE of the passages (a common character, in the n-gram model) is
+# also kept as a dense column when there are many passages: adding a dense column is one streaming
+# pass, cheaper than scattering a quarter of a million entries. At most DENSE_MAX_BYTES of them
+# (at 10^6 passages: the 29 most common terms, 116 MB), the most common first.
+DENSE_SHARE = 0.25
+DENSE_MIN_DOCS = 65_536
+DENSE_MAX_BYTES = 128 << 20
+
 
 @dataclass
 class SparseBM25:
@@ -45,6 +53,19 @@ class SparseBM25:
     data: np.ndarray  # weights (WEIGHT_DTYPE)
     idf: np.ndarray  # float64, one per term
     n_docs: int
+
+    def __post_init__(self) -> None:
+        self._dense: dict[int, np.ndarray] = {}
+        if self.n_docs < DENSE_MIN_DOCS:
+            return
+        df = np.diff(self.indptr)
+        common = np.flatnonzero(df > self.n_docs * DENSE_SHARE)
+        common = common[np.argsort(-df[common], kind="stable")]
+        for t in common[: DENSE_MAX_BYTES // (self.data.itemsize * self.n_docs)].tolist():
+            lo, hi = self.indptr[t : t + 2].tolist()
+            column = np.zeros(self.n_docs, dtype=self.data.dtype)
+            column[self.rows[lo:hi]] = self.data[lo:hi]
+            self._dense[t] = column
 
     @classmethod
     def build(
@@ -66,6 +87,10 @@ class SparseBM25:
                 terms[i] = terms.get(i, 0) + 1
         scores = np.zeros(self.n_docs)
         for t, rep in terms.items():
+            dense = self._dense.get(t)
+            if dense is not None:  # the same sums: elsewhere it adds 0.0
+                np.add(scores, dense if rep == 1 else np.multiply(dense, rep, dtype=np.float64), out=scores)
+                continue
             lo, hi = self.indptr[t : t + 2].tolist()
             w = self.data[lo:hi].astype(np.float64)  # add.at is fast only on matching dtypes
             if rep != 1:
@@ -107,7 +132,8 @@ class SparseBM25:
     @property
     def nbytes(self) -> int:
         """Bytes held by the numpy arrays (the vocabulary dict not counted)."""
-        return self.indptr.nbytes + self.rows.nbytes + self.data.nbytes + self.idf.nbytes
+        dense = sum(column.nbytes for column in self._dense.values())
+        return self.indptr.nbytes + self.rows.nbytes + self.data.nbytes + self.idf.nbytes + dense
 
 
 # --------------------------------------------------------------------------- building
@@ -256,7 +282,7 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     block = min(_MAX_BLOCK, 1 << max(int(n // (8 * k)).bit_length() - 1, 0))
     if block < 16:
-        pool = np.arange(n)
+        pool = _best(np.arange(n), scores, k)
     else:
         cut = n - n % block
         maxima = scores[:cut].reshape(-1, block).max(axis=1)
@@ -266,7 +292,14 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         blocks = np.union1d(np.flatnonzero(maxima > kth), np.flatnonzero(maxima == kth)[:k])
         pool = (blocks[:, None] * block + np.arange(block)).ravel()
         pool = pool[pool < n]
-    pool = _best(pool, scores[pool], k)
+        values = scores[pool]
+        above = values > kth
+        n_above = int(np.count_nonzero(above))
+        if n_above >= k:  # the k best are all above kth (the blocks held several each)
+            pool = _best(pool[above], values[above], k)
+        else:  # kth is the k-th best score: all above it, then the first ties
+            tied = pool[np.flatnonzero(values == kth)[: k - n_above]]
+            pool = np.concatenate([pool[above], tied])
     return pool[np.lexsort((pool, -scores[pool]))]
 
 

@@ -172,6 +172,8 @@ def build_index(
     """Index the passages; a large corpus is segmented on every core (``bot/parallel.py``)."""
     terms = corpus_terms(passages)
     if parallel.worker_count(len(passages), workers) <= 1:
+        if progress:
+            progress(0, len(passages))
         index = Index(passages, terms)  # in-process, as Index always did
         if progress:
             progress(len(passages), len(passages))

@@ -310,27 +310,29 @@ def is_near_repeat(a: str, b: str) -> bool:
     return _jaccard(_bigrams(a), _bigrams(b)) >= NEAR_REPEAT
 
 
-def drop_repeats(pars: list[str], seen: list[str] | None = None) -> list[str]:
+def drop_repeats(pars: list[str], seen: set[str] | None = None) -> list[str]:
     """Drop exact and near repeats of an earlier paragraph, and fragments contained in another.
 
-    ``seen`` carries paragraphs of earlier documents, so a block repeated across files is kept once.
+    ``seen`` carries the paragraphs of earlier documents, so a block repeated word for word across
+    files is kept once. Near repeats are looked for within the document (where a layout prints a
+    block twice): comparing every pair across the corpus would be quadratic in its size.
     """
-    seen = seen if seen is not None else []
-    seen_grams = [_bigrams(s) for s in seen]
+    seen = seen if seen is not None else set()
+    doc_grams: list[set[str]] = []
     squashed_doc = [_squash(p) for p in pars]
     out = []
     for i, p in enumerate(pars):
         sq = squashed_doc[i]
         grams = _bigrams(sq)
-        if sq in seen or (len(sq) >= 40 and any(_jaccard(grams, g) >= NEAR_REPEAT for g in seen_grams)):
+        if sq in seen or (len(sq) >= 40 and any(_jaccard(grams, g) >= NEAR_REPEAT for g in doc_grams)):
             continue
         # A fragment printed out of place: wholly inside a longer paragraph of the same document.
         if len(sq) >= 20 and any(
             j != i and len(o) > len(sq) and sq in o for j, o in enumerate(squashed_doc)
         ):
             continue
-        seen.append(sq)
-        seen_grams.append(grams)
+        seen.add(sq)
+        doc_grams.append(grams)
         out.append(p)
     return out
 
@@ -341,7 +343,7 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def clean_paragraphs(pars: list[str], seen: list[str] | None = None) -> list[str]:
+def clean_paragraphs(pars: list[str], seen: set[str] | None = None) -> list[str]:
     """Apply the layout rules in order; the result is the body text, paragraph by paragraph."""
     pars = [_SPACE.sub(" ", p).strip() for p in pars]
     pars = [p for p in pars if p and not is_latin_only(p)]
@@ -422,7 +424,7 @@ def drop_repeated_passages(passages: list[Passage]) -> list[Passage]:
     return kept
 
 
-def clean_document(doc: Document, seen: list[str] | None = None) -> Document:
+def clean_document(doc: Document, seen: set[str] | None = None) -> Document:
     pars = clean_paragraphs(list(doc.paragraphs), seen)
     return Document(doc.id, unicodedata.normalize("NFC", doc.title), tuple(pars), doc.source)
 
@@ -430,7 +432,7 @@ def clean_document(doc: Document, seen: list[str] | None = None) -> Document:
 def load_passages(path: str | Path) -> tuple[list[Document], list[Passage]]:
     """Load, clean and cut the corpus; raises CorpusError with one line on a bad corpus."""
     docs = load_documents(path)
-    seen: list[str] = []
+    seen: set[str] = set()
     cleaned = [clean_document(d, seen) for d in docs]
     passages: list[Passage] = []
     for d in cleaned:

@@ -63,13 +63,16 @@ def map_chunks(
 
     ``fn`` must be a module-level function (it is pickled to the workers). Each worker loads
     jieba's dictionary (from ``cache_dir`` if it is there) and adds ``user_terms`` before its first
-    chunk; in-process, the terms are added here. ``progress(done, total)`` follows every chunk.
+    chunk; in-process, the terms are added here. ``progress(done, total)`` is called with 0
+    first, then after every chunk.
     """
     terms = sorted(user_terms)
     n = worker_count(len(texts), workers)
     size = chunk_size or max(50, min(MAX_CHUNK, len(texts) // (8 * n) or 1))
     chunks = (list(texts[i : i + size]) for i in range(0, len(texts), size))
     done = 0
+    if progress:
+        progress(0, len(texts))
     if n <= 1:
         _init_worker(terms, cache_dir)
         results: Iterable[T] = map(fn, chunks)
@@ -180,8 +183,10 @@ def build_models(
 class ProgressLine:
     """A ``progress`` callback that shows passages done and passages a second on a stream.
 
-    On a terminal the line is redrawn in place (at most every ``interval`` seconds); elsewhere
-    (a log file) a line is written every ``log_interval`` seconds. ``close()`` ends the line.
+    The clock starts at the call with 0 passages done (the work before, such as reading the
+    corpus, is not counted in the rate). On a terminal the line is redrawn in place (at most every
+    ``interval`` seconds); elsewhere (a log file) a line is written every ``log_interval`` seconds.
+    ``close()`` ends the line.
     """
 
     def __init__(
@@ -195,8 +200,17 @@ class ProgressLine:
         self.start = time.perf_counter()
         self.last = float("-inf")
         self.shown = False
+        self.done = 0
+        self.elapsed = 0.0  # seconds from the call with 0 done to the latest call
+
+    @property
+    def rate(self) -> float:
+        """Passages a second so far."""
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
 
     def line(self, done: int, total: int) -> str:
+        if done == 0:
+            return f"{self.label} 0/{total:,} passages"
         took = time.perf_counter() - self.start
         rate = done / took if took > 0 else 0.0
         pct = 100.0 * done / total if total else 100.0
@@ -206,6 +220,9 @@ class ProgressLine:
 
     def __call__(self, done: int, total: int) -> None:
         now = time.perf_counter()
+        if done == 0:
+            self.start = now
+        self.done, self.elapsed = done, now - self.start
         if done < total and now - self.last < self.interval:
             return
         self.last = now

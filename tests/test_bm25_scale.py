@@ -9,7 +9,7 @@ from rank_bm25 import BM25Okapi
 
 import corpus_samples  # noqa: F401  (project root on sys.path)
 from bot import parallel, text
-from bot.bm25 import WEIGHT_DTYPE, Builder, SparseBM25, count_terms, top_k
+from bot.bm25 import DENSE_MIN_DOCS, WEIGHT_DTYPE, Builder, SparseBM25, count_terms, top_k
 from bot.index import Index
 from corpus_samples import DISTRICT
 
@@ -89,6 +89,29 @@ def test_building_in_runs_gives_the_same_arrays(zipf_corpus):
     for name in ("indptr", "rows", "data", "idf"):
         assert np.array_equal(getattr(runs, name), getattr(whole, name)), name
     assert runs.n_docs == whole.n_docs
+
+
+def test_common_terms_kept_dense_give_the_same_scores():
+    """Above DENSE_MIN_DOCS passages the commonest terms are added as dense columns."""
+    rng = np.random.default_rng(11)
+    n = DENSE_MIN_DOCS + 1000
+    common = ["常见", "普通", "一般"]  # in about 60%, 40%, 30% of the passages
+    corpus = []
+    for i in range(n):
+        doc = [f"r{int(x)}" for x in rng.integers(0, 5000, size=int(rng.integers(1, 6)))]
+        doc += [w for w, p in zip(common, (0.6, 0.4, 0.3)) if rng.random() < p]
+        if i % 7 == 0:
+            doc.append(common[0])  # tf 2
+        corpus.append(doc)
+    model = SparseBM25.build(corpus)
+    assert {model.vocab[w] for w in common} <= set(model._dense)
+    sparse = SparseBM25(model.vocab, model.indptr, model.rows, model.data, model.idf, model.n_docs)
+    sparse._dense = {}
+    reference = BM25Okapi(corpus)
+    for q in (common, [common[0], common[0], "r17"], ["r1", "r2", common[2]], ["无此词"]):
+        got = model.scores(q)
+        assert np.array_equal(got, sparse.scores(q)), q  # bit for bit
+        np.testing.assert_allclose(got, reference.get_scores(q), rtol=1e-6, atol=1e-6)
 
 
 def test_count_terms_counts_each_passage():
@@ -181,8 +204,17 @@ def test_progress_line_reports_the_rate():
 
     out = io.StringIO()
     line = parallel.ProgressLine("indexing", out)
+    line(0, 1000)  # the clock starts here
     line(500, 1000)
     line(1000, 1000)
     line.close()
-    last = out.getvalue().strip().splitlines()[-1]
-    assert "1,000/1,000 passages (100%)" in last and "passages/s" in last
+    lines = out.getvalue().strip().splitlines()
+    assert lines[0] == "indexing 0/1,000 passages"
+    assert "1,000/1,000 passages (100%)" in lines[-1] and "passages/s" in lines[-1]
+    assert line.done == 1000 and line.rate > 0
+
+
+def test_progress_starts_at_zero_and_ends_at_the_total():
+    seen: list[tuple[int, int]] = []
+    parallel.analyse_many(list(DISTRICT), workers=1, progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, len(DISTRICT)) and seen[-1] == (len(DISTRICT), len(DISTRICT))

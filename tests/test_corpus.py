@@ -192,7 +192,7 @@ def test_short_heading_whose_words_recur_in_a_paragraph_is_kept():
 
 
 def test_repeat_across_documents_is_dropped_with_shared_seen():
-    seen: list[str] = []
+    seen: set[str] = set()
     first = clean_paragraphs([P_SERVICE, P_CHERRY], seen)
     other = "王哥庄街道加强垃圾分类管理，设置智能回收箱，居民参与率明显提高。"
     second = clean_paragraphs([other, P_SERVICE], seen)
