@@ -24,7 +24,6 @@ _T2S = opencc.OpenCC("t2s")
 _SPACE = re.compile(r"\s+")
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z]+(?:[.%][0-9a-z]+)*%?")
 
 
 def _load_stopwords() -> frozenset[str]:

@@ -9,15 +9,12 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
 from bot import answer as answering
 from bot import messages
-from bot.app import build_application
-from bot.config import Settings
 from bot.service import Service
 from bot.store import Store
 
@@ -27,33 +24,13 @@ except ImportError:
     from tests.fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN = 4242
+from bot_harness import ADMIN, running  # noqa: E402
 BOT = "LaoshanQABot"
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Service:
     return Service.from_corpus(ROOT / "corpus", 3, tmp_path_factory.mktemp("cache"))
-
-
-@asynccontextmanager
-async def running(api: FakeBotAPI, service: Service, store: Store | None = None, data_dir: Path | None = None):
-    """Start the bot as `run_polling` would (initialize, post_init, poll, start) and stop it after."""
-    settings = Settings(
-        bot_token=api.token, api_base_url=api.base_url, admin_ids=frozenset({ADMIN}),
-        data_dir=data_dir or Path("/nonexistent"),
-    )
-    app = build_application(settings, service, store if store is not None else Store(":memory:"))
-    await app.initialize()
-    await app.post_init(app)
-    await app.updater.start_polling(poll_interval=0, timeout=1)
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
 
 
 def _texts(api: FakeBotAPI, chat_id: int | None = None) -> list[str]:
@@ -292,7 +269,7 @@ async def test_stale_and_forged_buttons_get_a_short_notice(fake_api, service):
     async with running(fake_api, service):
         fake_api.private_message("崂山区有多少家高新技术企业？")
         await _reply_to(fake_api)
-        stale = f"m:000000:1:3" if service.generation != "000000" else "m:ffffff:1:3"
+        stale = "m:000000:1:3" if service.generation != "000000" else "m:ffffff:1:3"
         for data in (stale, "not-our-data", "p:" + service.generation + ":999999"):
             fake_api.callback_query(data, check_button=False)
         calls = await fake_api.await_calls("answerCallbackQuery", count=3)

@@ -28,7 +28,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -38,8 +37,6 @@ from telegram import Chat, Message, Update, User
 from telegram.error import NetworkError, TimedOut
 
 from bot import messages
-from bot.app import build_application
-from bot.config import Settings
 from bot.resilience import ChatOrderedUpdateProcessor, ResilientRequest, order_key
 from bot.service import Service
 from bot.store import Store
@@ -51,7 +48,7 @@ except ImportError:
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT = "LaoshanQABot"
-ADMIN = 4242
+from bot_harness import running  # noqa: E402
 QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "seed-qa-dev.jsonl").open(encoding="utf-8")]
 
 
@@ -63,32 +60,6 @@ def cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def service(cache_dir) -> Service:
     return Service.from_corpus(ROOT / "corpus", 3, cache_dir)
-
-
-@asynccontextmanager
-async def running(api: FakeBotAPI, service: Service, store: Store | None = None, errors: list | None = None):
-    """Start the bot as `run_polling` would (initialize, post_init, poll, start) and stop it after,
-    as on SIGTERM (updater first, then the application). ``errors`` collects every exception that
-    reached the error handlers."""
-    settings = Settings(bot_token=api.token, api_base_url=api.base_url, admin_ids=frozenset({ADMIN}),
-                        data_dir=Path("/nonexistent"))
-    app = build_application(settings, service, store if store is not None else Store(":memory:"))
-    if errors is not None:
-        async def record(update: object, context) -> None:
-            errors.append((update, context.error))
-        app.add_error_handler(record)
-    await app.initialize()
-    await app.post_init(app)
-    await app.updater.start_polling(poll_interval=0, timeout=1)
-    await app.start()
-    try:
-        yield app
-    finally:
-        if app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
 
 
 class ErrorLog(logging.Handler):
@@ -511,7 +482,7 @@ async def test_an_unknown_command_in_private_gets_an_answer(service):
     with FakeBotAPI() as api:
         async with running(api, service):
             api.private_message("/foo 崂山区有多少家高新技术企业？", user_id=1)
-            api.private_message(f"/help@SomeOtherBot", user_id=2)
+            api.private_message("/help@SomeOtherBot", user_id=2)
             calls = await api.await_calls("sendMessage", count=2, where=lambda c: c.ok, timeout=5)
             api.group_message("/foo 崂山区有多少家高新技术企业？")  # in a group: silence
             await asyncio.sleep(0.3)
