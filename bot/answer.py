@@ -48,6 +48,7 @@ class Answer:
     question: str
     quotes: tuple[Quote, ...]  # best first; empty when nothing was found
     candidates: tuple[Hit, ...] = ()  # what was ranked, also when declined (for logs and eval)
+    more: bool = False  # a further page would hold a quote (for the "more results" button)
 
     @property
     def answered(self) -> bool:
@@ -66,13 +67,16 @@ def should_answer(hit: Hit | None) -> bool:
 def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
     """Answer a question with up to ``k`` quotes, starting at rank ``offset``."""
     question = question[:MAX_QUESTION_CHARS]
-    hits = index.search(question, k + offset)
+    hits = index.search(question, k + offset + 1)  # one more: is there a further page?
     if not should_answer(hits[0] if hits else None):
-        return Answer(question, (), tuple(hits))
+        return Answer(question, (), tuple(hits[: k + offset]))
     # Later quotes must hold a fair share of what the best one matched: no filler quotes.
     floor = RELATIVE_COVERAGE * hits[0].coverage
-    quotes = tuple(make_quote(h) for h in hits[offset:] if h.coverage >= floor and h.coverage > 0)
-    return Answer(question, quotes, tuple(hits))
+    fair = [h.coverage >= floor and h.coverage > 0 for h in hits]
+    quotes = tuple(make_quote(h) for h, ok in zip(hits[offset : offset + k], fair[offset : offset + k]) if ok)
+    next_offset = offset + len(quotes)
+    more = next_offset < len(hits) and fair[next_offset]
+    return Answer(question, quotes, tuple(hits[: k + offset]), more)
 
 
 def make_quote(hit: Hit) -> Quote:

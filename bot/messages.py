@@ -103,7 +103,7 @@ def answer_keyboard(
     if paragraph_buttons:
         rows.append(paragraph_buttons)
     next_offset = offset + len(ans.quotes)
-    if qid is not None and ans.quotes and next_offset < MAX_RESULTS and _has_more(service, ans, next_offset):
+    if qid is not None and ans.quotes and next_offset < MAX_RESULTS and ans.more:
         rows.append([
             InlineKeyboardButton(
                 "更多结果 ▶",
@@ -119,10 +119,6 @@ def answer_keyboard(
             for label, vote in (("👍 有帮助", VOTE_UP), ("👎 没帮助", VOTE_DOWN))
         ])
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-def _has_more(service: Service, ans: Answer, next_offset: int) -> bool:
-    return len(service.ask(ans.question, k=1, offset=next_offset).quotes) > 0
 
 
 def paragraph_html(passage: Passage) -> str:
