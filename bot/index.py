@@ -8,6 +8,7 @@ are fused by a weighted sum of their max-normalised scores.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,7 +49,7 @@ class Hit:
 class Query:
     """A question as the index sees it."""
 
-    text: str
+    text: str  # normalised (text.normalise)
     words: tuple[str, ...]
     grams: tuple[str, ...]
 
@@ -81,6 +82,7 @@ class Index:
                 SparseBM25.build([g for _, g in analysed]),
             )
         self.words, self.grams = models
+        self._local = threading.local()  # per-thread score arrays (see _scratch)
         # A word the corpus never uses weighs as much as the rarest word it does use.
         self._unknown_idf = log_idf_max(len(self.passages))
 
@@ -88,36 +90,55 @@ class Index:
         return len(self.passages)
 
     def query(self, question: str) -> Query:
-        w, g = text.analyse(question)
-        return Query(question, tuple(w), tuple(g))
+        normalised = text.normalise(question)
+        w, g = text.analyse(normalised, normalised=True)
+        return Query(normalised, tuple(w), tuple(g))
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
         """The k best passages for the question, best first; empty when nothing matches."""
         q = self.query(question)
-        fused = self._fused_scores(q)
+        fused, scale = self._fused_scores(q)
         pool = [int(i) for i in top_k(fused, max(k, CANDIDATES)) if fused[i] > 0]
         # Rerank the pool: a passage that holds more of the question's words comes first.
-        wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(text.normalise(question)))
+        wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
         covered = self.coverages(q, pool)
-        hits = [
-            self._hit(q, i, float(fused[i]) * self._type_bonus(wanted, i), wanted, cov)
+        hits = [  # (min: float32 sums may pass 1.0 by ~1e-7)
+            self._hit(q, i, min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, i), wanted, cov)
             for i, cov in zip(pool, covered)
         ]
         hits.sort(key=lambda h: (-h.score, h.passage.key))
         return hits[:k]
 
-    def _fused_scores(self, q: Query) -> np.ndarray:
-        sw = self.words.scores(q.words)
-        sg = self.grams.scores(q.grams)
-        # In place, one pass per array: at a million passages every temporary array and every
-        # pass over one costs about a millisecond. (WORD_WEIGHT / max rounds differently from
-        # dividing by max, then weighing: scores move by ~1e-16.)
-        top_w = sw.max() if len(sw) else 0.0
-        top_g = sg.max() if len(sg) else 0.0
-        sw *= WORD_WEIGHT / top_w if top_w > 0 else WORD_WEIGHT
-        sg *= (1 - WORD_WEIGHT) / top_g if top_g > 0 else 1 - WORD_WEIGHT
-        sw += sg
-        return sw
+    def _fused_scores(self, q: Query) -> tuple[np.ndarray, float]:
+        """Every passage's fused score, as an array and the factor that scales it to 0..1.
+
+        The array is this thread's scratch array: the next search overwrites it.
+
+        fused = WORD_WEIGHT * words / max(words) + (1 - WORD_WEIGHT) * grams / max(grams), which
+        ranks as grams + words * r; only the pool's scores are scaled. Summed in float32: at a
+        million passages every pass over an array of scores is most of a millisecond, and float32
+        halves it (the scores move by ~1e-7 of themselves, far below what tells passages apart).
+        """
+        sw, sg = self._scratch()
+        self.words.scores(q.words, out=sw)
+        self.grams.scores(q.grams, out=sg)
+        top_w = float(sw.max()) if len(sw) else 0.0
+        top_g = float(sg.max()) if len(sg) else 0.0
+        if top_g <= 0:  # only words matched (or nothing)
+            return sw, (WORD_WEIGHT / top_w if top_w > 0 else 0.0)
+        if top_w > 0:
+            np.multiply(sw, WORD_WEIGHT * top_g / ((1 - WORD_WEIGHT) * top_w), out=sw)
+            np.add(sg, sw, out=sg)
+        return sg, (1 - WORD_WEIGHT) / top_g
+
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """This thread's two float32 score arrays, allocated once and overwritten by each search."""
+        arrays = getattr(self._local, "scores", None)
+        if arrays is None:
+            arrays = self._local.scores = (
+                np.zeros(len(self.passages), np.float32), np.zeros(len(self.passages), np.float32)
+            )
+        return arrays
 
     def _type_bonus(self, wanted: tuple[re.Pattern, ...], i: int) -> float:
         """A passage holding the kind of answer the question asks for (a duration, a number)."""

@@ -54,9 +54,9 @@ def is_content(token: str) -> bool:
     return bool(_WORDLIKE.search(token)) and token not in STOPWORDS
 
 
-def segment(text: str) -> list[str]:
-    """jieba words of the normalised text (search mode keeps long words and adds their parts)."""
-    return [t for t in jieba.lcut(normalise(text)) if t.strip()]
+def segment(text: str, *, normalised: bool = False) -> list[str]:
+    """jieba words of the normalised text (``normalised``: it already is)."""
+    return [t for t in jieba.lcut(text if normalised else normalise(text)) if t.strip()]
 
 
 def words(text: str) -> list[str]:
@@ -91,17 +91,17 @@ def _grams(run: str) -> list[str]:
     return chars + [a + b for a, b in zip(chars, chars[1:])]
 
 
-def content_runs(text: str) -> list[str | None]:
+def content_runs(text: str, *, normalised: bool = False) -> list[str | None]:
     """Segmented words with a ``None`` marker wherever a function word or punctuation was."""
     out: list[str | None] = []
-    for t in segment(text):
+    for t in segment(text, normalised=normalised):
         out.append(t if is_content(t) else None)
     return out
 
 
-def analyse(text: str) -> tuple[list[str], list[str]]:
+def analyse(text: str, *, normalised: bool = False) -> tuple[list[str], list[str]]:
     """Both token streams of one text: (words, character n-grams)."""
-    runs = content_runs(text)
+    runs = content_runs(text, normalised=normalised)
     return [t for t in runs if t is not None], char_ngrams(runs)
 
 
