@@ -78,7 +78,7 @@ def vocabulary(size: int) -> list[str]:
 
     from bot import text
 
-    text.load_dictionary(_data_dir())
+    text.load_dictionary(_data_dir(), lazy=False)  # the whole table, to be listed
     words = [(w, f) for w, f in jieba.dt.FREQ.items() if f > 0 and _HAN_WORD.match(w)]
     words.sort(key=lambda wf: (-wf[1], wf[0]))
     return [w for w, _ in words[:size]]

@@ -100,7 +100,7 @@ def _context() -> Any:
 
 
 def _init_worker(user_terms: list[str], cache_dir: Path | None) -> None:
-    text.load_dictionary(cache_dir)
+    text.load_dictionary(cache_dir, lazy=False)  # a plain dict: it will cut thousands of texts
     text.add_words(user_terms)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jieba
 import pytest
 
@@ -106,27 +108,148 @@ def test_add_words_normalises_the_term():
     assert "崂韵阁" in text.words("嶗韻閣開放時間")
 
 
-LOAD_DICTIONARY = (
-    "import sys, jieba; from pathlib import Path; from bot import text; "
-    "text.load_dictionary(Path(sys.argv[1])); print(' '.join(jieba.lcut('崂山区人才总量突破')))"
-)
+# --------------------------------------------------------------------------- the dictionary cache
+
+# jieba's dictionary is process-wide, so each way of loading it runs in a fresh process that
+# cuts the same texts and prints the cuts as JSON: argv = cache dir ("-": jieba's own loading),
+# lazy or full, words to add first ("|"-separated), then the texts come on stdin.
+CUT_SCRIPT = """
+import json, sys, threading
+from pathlib import Path
+import jieba
+from bot import text
+cache, mode, added = sys.argv[1], sys.argv[2], [w for w in sys.argv[3].split("|") if w]
+text.load_dictionary(None if cache == "-" else Path(cache), lazy=(mode == "lazy"))
+text.add_words(added)
+texts = json.loads(sys.stdin.read())
+cuts = [None] * len(texts)
+def cut(i):
+    cuts[i] = jieba.lcut(texts[i])  # jieba itself, not only text.segment, sees the whole table
+threads = [threading.Thread(target=cut, args=(i,)) for i in range(len(texts))]
+for t in threads: t.start()
+for t in threads: t.join()
+table = type(jieba.dt.FREQ).__name__
+print(json.dumps({"cuts": cuts, "total": jieba.dt.total, "table": table}, ensure_ascii=False))
+"""
 
 
-def _load_dictionary_in_a_fresh_process(cache_dir):
-    """jieba's dictionary is process-wide: a cache is only read by a process that has none yet."""
+def _cuts(cache, mode: str, texts: list[str], added: tuple[str, ...] = ()) -> dict:
+    import json
     import subprocess
     import sys
 
-    return subprocess.run(
-        [sys.executable, "-c", LOAD_DICTIONARY, str(cache_dir)],
-        cwd=corpus_samples.ROOT, env=corpus_samples.subprocess_env(), capture_output=True,
-        text=True, encoding="utf-8", timeout=120,
+    run = subprocess.run(
+        [sys.executable, "-c", CUT_SCRIPT, str(cache), mode, "|".join(added)],
+        input=json.dumps(texts, ensure_ascii=False), cwd=corpus_samples.ROOT,
+        env=corpus_samples.subprocess_env(), capture_output=True, text=True, encoding="utf-8",
+        timeout=120,
     )
+    assert run.returncode == 0, run.stderr[-500:]
+    return json.loads(run.stdout)
 
 
-def test_an_empty_dictionary_cache_file_is_rebuilt(tmp_path):
-    (tmp_path / f"jieba-{jieba.__version__}-freq.npy").write_bytes(b"")
-    (tmp_path / f"jieba-{jieba.__version__}-words.txt").write_text("崂山\n区", encoding="utf-8")
-    run = _load_dictionary_in_a_fresh_process(tmp_path)
-    assert run.returncode == 0, run.stderr[-300:]
-    assert run.stdout.split() == jieba.lcut("崂山区人才总量突破")
+def _sample_texts() -> list[str]:
+    import random
+
+    lines = [
+        line for f in sorted((corpus_samples.ROOT / "corpus").glob("*.md"))
+        for line in f.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    rng = random.Random(7)
+    chars = "".join(lines)
+    # random strings reach first characters (and jieba's HMM on unknown runs) the articles do not
+    return lines + ["".join(rng.choice(chars) for _ in range(24)) for _ in range(60)]
+
+
+@pytest.fixture(scope="module")
+def reference_cuts():
+    """The cuts with jieba's own dictionary loading."""
+    return _cuts("-", "full", _sample_texts(), ADDED)
+
+
+ADDED = ("崂先办", "人才总量", "海洋牧场")  # new words (the first two in the corpus), one longer than 海洋
+
+
+@pytest.fixture(scope="module")
+def dictionary_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("jieba")
+    _cuts(cache, "lazy", [])  # the first load writes the cache
+    return cache
+
+
+def test_the_cache_is_written_on_first_load(dictionary_cache):
+    names = sorted(f.name for f in dictionary_cache.iterdir())
+    stem = f"jieba-{jieba.__version__}-dict"
+    assert names == [f"{stem}-freq.npy", f"{stem}-groups.npy", f"{stem}.txt"]
+
+
+@pytest.mark.parametrize("mode", ["lazy", "full"])
+def test_a_cached_dictionary_cuts_as_jiebas_own(dictionary_cache, reference_cuts, mode):
+    got = _cuts(dictionary_cache, mode, _sample_texts(), ADDED)
+    assert got["table"] == ("LazyFreq" if mode == "lazy" else "dict")
+    assert got["total"] == reference_cuts["total"]  # jieba's total, not the sum of the counts
+    assert got["cuts"] == reference_cuts["cuts"]
+    assert any("崂先办" in cut for cut in got["cuts"])  # the added words are in play
+    assert any("人才总量" in cut for cut in got["cuts"])
+
+
+def test_the_whole_table_is_jiebas_table(dictionary_cache):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, jieba; from pathlib import Path; from bot import text; "
+        "table = text._read_dictionary(Path(sys.argv[1])); jieba.initialize(); "
+        "full = table.filled(); print(len(full), full == jieba.dt.FREQ, table.total == jieba.dt.total)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(dictionary_cache)], cwd=corpus_samples.ROOT,
+        env=corpus_samples.subprocess_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-500:]
+    size, same, total = run.stdout.split()
+    assert int(size) > 300_000 and same == "True" and total == "True"
+
+
+def test_a_lazy_table_fills_a_group_on_first_lookup_and_keeps_added_counts(dictionary_cache):
+    table = text._read_dictionary(dictionary_cache)
+    assert dict.__len__(table) == 0
+    assert "崂山" in table and table["崂山"] > 0 and table.get("崂山") == table["崂山"]
+    filled = dict.__len__(table)
+    assert 0 < filled < 5_000  # only the words that start with 崂
+    table["海洋"] = 7  # as jieba.add_word does, before the 海 group is filled
+    assert table.get("海上保险") == 3  # fills the 海 group ...
+    assert table["海洋"] == 7  # ... without overwriting the added count
+    assert "爨爨爨" not in table and table.get("爨爨爨", 0) == 0
+    with pytest.raises(KeyError):
+        table["爨爨爨"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["empty counts", "truncated words", "groups out of order", "foreign file", "missing groups"],
+)
+def test_a_damaged_dictionary_cache_is_rebuilt(tmp_path, dictionary_cache, reference_cuts, damage):
+    import shutil
+
+    import numpy as np
+
+    for f in dictionary_cache.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    stem = tmp_path / f"jieba-{jieba.__version__}-dict"
+    words, counts, groups = Path(f"{stem}.txt"), Path(f"{stem}-freq.npy"), Path(f"{stem}-groups.npy")
+    if damage == "empty counts":
+        counts.write_bytes(b"")
+    elif damage == "truncated words":
+        words.write_bytes(words.read_bytes()[: 100_000])
+    elif damage == "groups out of order":
+        g = np.load(groups)
+        g[[5, 6]] = g[[6, 5]]
+        np.save(groups, g)
+    elif damage == "foreign file":
+        words.write_text("崂山\n区\n", encoding="utf-8")
+    else:
+        groups.unlink()
+    got = _cuts(tmp_path, "lazy", _sample_texts(), ADDED)
+    assert got["cuts"] == reference_cuts["cuts"]
+    text._read_dictionary(tmp_path)  # and the cache was written again, whole
