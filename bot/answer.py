@@ -8,7 +8,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot import text
 from bot.corpus import Passage, split_sentences
@@ -137,15 +139,25 @@ def _clauses(sentence: str) -> list[str]:
     return [c for c in re.split(r"(?<=[；;])|(?<=——)", sentence) if c]
 
 
-def _normalised_chars(s: str) -> tuple[str, list[int]]:
-    """The text normalised char by char, with the index of each normalised char in ``s``."""
-    out: list[str] = []
+@lru_cache(maxsize=1 << 16)
+def _normalised_char(ch: str) -> str:
+    return text.to_simplified(unicodedata.normalize("NFKC", ch).lower())
+
+
+def _normalised_chars(s: str) -> tuple[str, Sequence[int]]:
+    """The text normalised char by char, with the index of each normalised char in ``s``.
+
+    (Per character, memoised: a passage's few hundred characters are mostly ones seen before,
+    and calling OpenCC once per character was most of the time of an answer.)
+    """
+    parts = list(map(_normalised_char, s))
+    norm = "".join(parts)
+    if len(norm) == len(s) and max(map(len, parts), default=1) == 1:  # one for one (nearly always)
+        return norm, range(len(s))
     where: list[int] = []
-    for i, ch in enumerate(s):
-        n = text.to_simplified(unicodedata.normalize("NFKC", ch).lower())
-        out.append(n)
+    for i, n in enumerate(parts):
         where.extend([i] * len(n))
-    return "".join(out), where
+    return norm, where
 
 
 def find_marks(s: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
