@@ -97,8 +97,9 @@ def evaluate_dev(index: Index, questions: list[Question], out: Callable[[str], N
     out("dev questions          hit@1  hit@3  quote@1  declined   (answerable: hit@k counts a decline as a miss)")
     for kind in sorted(kinds):
         out("  " + kinds[kind].row(kind))
-    out("  " + answerable.row("answerable"))
-    out("  " + unanswerable.row("unanswerable"))
+    for name, tally in (("answerable", answerable), ("unanswerable", unanswerable)):
+        if name not in kinds:  # (the dev set's kinds include "unanswerable": no second row)
+            out("  " + tally.row(name))
     out(f"  unanswerable declined: {unanswerable.declined} of {unanswerable.n}")
     out(f"  answerable wrongly declined: {answerable.declined} of {answerable.n}")
     _tradeoff(rows, out)
