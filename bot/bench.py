@@ -22,7 +22,7 @@ model's ``SparseBM25``. rank_bm25 needs seconds per question at 10^6 passages: a
 passages it gets only ``--rank-bm25-max`` of the questions (the output says so).
 
 Finally the seed corpus: ``answer`` + JSON for 1,000 questions, as ``python -m bot ask`` does in
-batch mode.
+batch mode, and the wall time of ten whole ``ask`` processes with the index cache warm.
 """
 
 from __future__ import annotations
@@ -467,6 +467,33 @@ def ask_seed(args: argparse.Namespace) -> dict:
     }
 
 
+def ask_process(args: argparse.Namespace, runs: int = 10) -> dict:
+    """Wall time of whole ``ask`` processes on the seed corpus, its index cache warm.
+
+    As a user types it (``uv run python -m bot ask "..."``, when uv is on the PATH) and the bare
+    interpreter (``python -m bot ask``); one untimed run first warms the caches.
+    """
+    import shutil
+
+    from bot.evaluate import DEV_QA, load_questions
+
+    questions = [q.question for q in load_questions(DEV_QA)][:runs]
+    commands = {"python -m bot ask": [sys.executable, "-m", "bot", "ask"]}
+    uv = shutil.which("uv")
+    if uv:
+        commands = {"uv run python -m bot ask": [uv, "run", "python", "-m", "bot", "ask"], **commands}
+    out: dict[str, dict] = {}
+    for name, cmd in commands.items():
+        subprocess.run([*cmd, questions[0]], cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            subprocess.run([*cmd, q], cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - t)
+        out[name] = {"runs": len(times), "median_s": float(np.median(times)), "max_s": max(times)}
+    return out
+
+
 # --------------------------------------------------------------------------- the driver
 
 
@@ -533,7 +560,10 @@ def _size_name(n: int) -> str:
     return f"10^{e}" if n == 10**e else f"{n:,}"
 
 
-def report(rows: list[tuple[dict, dict]], ask: dict | None, args: argparse.Namespace) -> str:
+def report(
+    rows: list[tuple[dict, dict]], ask: dict | None, args: argparse.Namespace,
+    processes: dict[str, dict] | None = None,
+) -> str:
     lines = [
         f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, numpy {np.__version__}; "
         f"vocabulary {args.vocab:,} jieba words, Zipf {args.zipf:g}, 40-120 words a passage; "
@@ -587,6 +617,9 @@ def report(rows: list[tuple[dict, dict]], ask: dict | None, args: argparse.Names
             lines.append(_target("resident memory at 10^6", m["rss_served"] / 2**30, 3.0, "GB"))
     if ask:
         lines.append(_target("ask, seed corpus, a question", ask["mean_ms"], 2.0, "ms"))
+    for name, t in (processes or {}).items():
+        lines.append(_target(f"{name}, whole process (slowest of {t['runs']}; median "
+                             f"{t['median_s']:.2f} s)", t["max_s"], 1.0, "s"))
     lines += ["", "build: segmentation (on every core, timed when the corpus was segmented; --rebuild "
               "redoes it) + counting and matrices (timed when the index was built from the stored "
               "tokens); RSS served: resident memory after loading the index and "
@@ -633,10 +666,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{n:,} passages: measuring ...", file=sys.stderr)
         rows.append(({**tokens, **index}, _child(args, "measure", n)))
     ask = _child(args, "ask") if args.ask_questions > 0 else None
-    table = report(rows, ask, args)
+    processes = ask_process(args) if args.ask_questions > 0 else None
+    table = report(rows, ask, args, processes)
     print(table)
     if args.json:
-        args.json.write_text(json.dumps({"sizes": [{**m, **r} for m, r in rows], "ask": ask}, indent=1))
+        args.json.write_text(json.dumps(
+            {"sizes": [{**m, **r} for m, r in rows], "ask": ask, "ask_process": processes}, indent=1
+        ))
     return 0
 
 

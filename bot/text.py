@@ -206,9 +206,10 @@ def _write_dictionary(cache_dir: Path, freq: dict[str, int], total: int) -> None
     groups.append((len(items), chars))
     words_file, freq_file, groups_file = _dictionary_files(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(freq_file, lambda f: np.save(f, np.array([*(f for _, f in items), total], dtype=np.int64)))
-    _write_atomically(groups_file, lambda f: np.save(f, np.array(groups, dtype=np.int64)))
-    _write_atomically(words_file, lambda f: f.write(blob.encode("utf-8")))
+    counts = np.array([*(count for _, count in items), total], dtype=np.int64)
+    _write_atomically(freq_file, lambda out: np.save(out, counts))
+    _write_atomically(groups_file, lambda out: np.save(out, np.array(groups, dtype=np.int64)))
+    _write_atomically(words_file, lambda out: out.write(blob.encode("utf-8")))
 
 
 def load_dictionary(cache_dir: Path | None, *, lazy: bool = True) -> None:
@@ -254,6 +255,7 @@ def _write_atomically(path: Path, write) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
 
 def add_words(terms: Iterable[str], freq: int | None = None) -> int:
     """Teach jieba terms it must keep whole; returns how many were added."""
