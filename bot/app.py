@@ -8,9 +8,9 @@ import logging
 import sqlite3
 from urllib.parse import urlparse
 
-from telegram import Bot, LinkPreviewOptions, Update
+from telegram import Bot, BotCommandScopeChat, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -38,6 +38,7 @@ def build_application(settings: Settings, service: Service, store: Store | None 
     async def post_init(app: Application) -> None:
         app.bot_data["service"] = service
         await app.bot.set_my_commands(messages.COMMANDS)
+        await _show_admin_commands(app.bot, settings.admin_ids)
         log.info("serving @%s with %d passages", app.bot.username, len(service.index))
 
     app = (
@@ -60,6 +61,18 @@ def build_application(settings: Settings, service: Service, store: Store | None 
         app.bot_data["store"] = store
     add_handlers(app)
     return app
+
+
+async def _show_admin_commands(bot: Bot, admin_ids: frozenset[int]) -> None:
+    """Each admin's command menu (in their private chat with the bot) also lists the admin commands."""
+    for admin in sorted(admin_ids):
+        try:
+            await bot.set_my_commands(
+                messages.COMMANDS + messages.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin)
+            )
+        except TelegramError as exc:  # e.g. "chat not found": the admin never opened the bot
+            log.warning("admin %s: could not list the admin commands in their chat (%s); "
+                        "they still work when typed", admin, exc)
 
 
 def add_handlers(app: Application) -> None:

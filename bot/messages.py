@@ -33,6 +33,12 @@ COMMANDS = [
     BotCommand("about", "资料库里有哪些文档"),
     BotCommand("start", "开始"),
 ]
+# Shown only in each admin's private chat with the bot (BotCommandScopeChat).
+ADMIN_COMMANDS = [
+    BotCommand("stats", "统计：/stats 天数（默认 7）"),
+    BotCommand("unanswered", "最近没找到答案的问题：/unanswered 条数"),
+    BotCommand("reload", "重新载入资料库"),
+]
 
 STALE = "这个按钮已过期，请重新提问。"
 THANKS_UP = "谢谢反馈！👍"

@@ -19,9 +19,9 @@ from bot.service import Service
 from bot.store import Store
 
 try:
-    from fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI
+    from fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiError, FakeBotAPI
 except ImportError:
-    from tests.fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, FakeBotAPI
+    from tests.fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiError, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 from bot_harness import ADMIN, running  # noqa: E402
@@ -100,6 +100,37 @@ async def test_commands_are_registered_at_start(fake_api, service):
     names = [c["command"] for c in calls[0].params["commands"]]
     assert {"ask", "help", "about", "start"} <= set(names)
     assert not fake_api.errors
+
+
+async def test_admin_commands_are_listed_only_in_the_admins_chat(fake_api, service):
+    async with running(fake_api, service):
+        await fake_api.await_calls("setMyCommands", count=2)
+    calls = fake_api.calls_to("setMyCommands")
+    by_scope = {(c.params.get("scope") or {}).get("type", "default"): c.params for c in calls}
+    default = [c["command"] for c in by_scope["default"]["commands"]]
+    admin = by_scope["chat"]
+    assert admin["scope"] == {"type": "chat", "chat_id": ADMIN}
+    assert {"stats", "unanswered", "reload"}.isdisjoint(default)
+    assert [c["command"] for c in admin["commands"]] == default + ["stats", "unanswered", "reload"]
+    assert not fake_api.errors
+
+
+async def test_an_admin_chat_telegram_does_not_know_does_not_stop_the_start(fake_api, service, caplog):
+    calls = []
+
+    def chat_not_found(params, api):
+        calls.append(params)
+        if params.get("scope", {}).get("type") == "chat":
+            raise ApiError(400, "Bad Request: chat not found")
+        return True
+
+    fake_api.on("setMyCommands", chat_not_found)
+    async with running(fake_api, service):
+        fake_api.private_message("崂山区有多少家高新技术企业？")
+        call = await _reply_to(fake_api)
+    assert "<blockquote>" in call.params["text"]  # the bot started and answers
+    assert [c.get("scope", {}).get("type", "default") for c in calls] == ["default", "chat"]
+    assert any("chat not found" in r.getMessage().lower() and r.levelname == "WARNING" for r in caplog.records)
 
 
 async def test_nothing_found_is_a_friendly_message_without_quotes(fake_api, service):
