@@ -24,6 +24,7 @@ MIN_MATCHED = 2
 SURE_COVERAGE = 0.75
 
 RELATIVE_COVERAGE = 0.6  # a further quote holds at least this share of the best one's coverage
+DUPLICATE_SPARE = 3  # passages ranked beyond a page, to stand in for quotes that repeat earlier ones
 QUOTE_MIN_CHARS = 60  # a quote narrower than this is widened with the next sentence
 QUOTE_MAX_CHARS = 200  # ... and one is widened up to this while whole sentences fit
 MAX_MESSAGE_CHARS = 4096
@@ -67,18 +68,35 @@ def should_answer(hit: Hit | None) -> bool:
 
 
 def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
-    """Answer a question with up to ``k`` quotes, starting at rank ``offset``."""
+    """Answer a question with up to ``k`` quotes, starting at quote ``offset``.
+
+    Quotes are counted after two filters, so pages follow on from each other: a further quote
+    must hold a fair share of what the best one matched (no filler), and must not repeat words
+    already quoted above it (news corpora repeat paragraphs: a syndicated text, a page spliced
+    into another).
+    """
     question = question[:MAX_QUESTION_CHARS]
-    hits = index.search(question, k + offset + 1)  # one more: is there a further page?
+    hits = index.search(question, offset + k + 1 + DUPLICATE_SPARE)
     if not should_answer(hits[0] if hits else None):
         return Answer(question, (), tuple(hits[: k + offset]))
-    # Later quotes must hold a fair share of what the best one matched: no filler quotes.
     floor = RELATIVE_COVERAGE * hits[0].coverage
-    fair = [h.coverage >= floor and h.coverage > 0 for h in hits]
-    quotes = tuple(make_quote(h) for h, ok in zip(hits[offset : offset + k], fair[offset : offset + k]) if ok)
-    next_offset = offset + len(quotes)
-    more = next_offset < len(hits) and fair[next_offset]
-    return Answer(question, quotes, tuple(hits[: k + offset]), more)
+    shown: list[Quote] = []  # this page's quotes and every earlier page's, best first
+    for hit in hits:
+        if hit.coverage < floor or hit.coverage <= 0:
+            continue
+        quote = make_quote(hit)
+        if any(_repeats(quote.text, earlier.text) for earlier in shown):
+            continue
+        shown.append(quote)
+        if len(shown) > offset + k:  # one more than this page: is there a further page?
+            break
+    return Answer(question, tuple(shown[offset : offset + k]), tuple(hits[: k + offset]), len(shown) > offset + k)
+
+
+def _repeats(a: str, b: str) -> bool:
+    """Do two quotes say the same words (one holds the other, spaces aside)?"""
+    a, b = "".join(a.split()), "".join(b.split())
+    return a in b or b in a
 
 
 def make_quote(hit: Hit) -> Quote:

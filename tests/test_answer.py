@@ -120,6 +120,40 @@ def test_no_filler_quotes(index):
     assert len(ans.candidates) >= 1
 
 
+# A page spliced into another (as in the seed corpus): the second passage repeats the first's
+# sentence about cherries after a cut-off sentence of its own; a third says it in other words.
+SPLICED = [
+    "北宅街道樱桃节今年吸引游客十二万人次，采摘收入突破三千万元。",
+    "王哥庄街道的茶农介绍，今年春茶产量北宅街道樱桃节今年吸引游客十二万人次，采摘收入突破三千万元。",
+    "北宅街道樱桃节期间，游客采摘樱桃的收入让村民增收。",
+]
+
+
+@pytest.fixture(scope="module")
+def spliced_index() -> Index:
+    return Index(passages(list(DISTRICT) + SPLICED))
+
+
+def test_an_answer_never_quotes_the_same_words_twice(spliced_index):
+    question = "北宅街道樱桃节吸引了多少游客，采摘收入多少？"
+    ranked = [h.passage.text for h in spliced_index.search(question, k=5)]
+    assert SPLICED[0] in ranked and SPLICED[1] in ranked  # both rank: the repeat is the answer's to drop
+    ans = A.answer(spliced_index, question, k=3)
+    texts = ["".join(q.text.split()) for q in ans.quotes]
+    assert all(a not in b for i, a in enumerate(texts) for j, b in enumerate(texts) if i != j)
+    assert sum(SPLICED[0] in t or t in SPLICED[0] for t in texts) == 1
+    assert any(q.passage.text == SPLICED[2] for q in ans.quotes)  # the stand-in from further down
+
+
+def test_pages_follow_on_without_repeats(spliced_index):
+    question = "北宅街道樱桃节吸引了多少游客，采摘收入多少？"
+    whole = A.answer(spliced_index, question, k=10)
+    pages = [A.answer(spliced_index, question, k=1, offset=n) for n in range(len(whole.quotes) + 1)]
+    assert [p.quotes[0].text for p in pages[:-1]] == [q.text for q in whole.quotes]
+    assert [p.more for p in pages] == [True] * (len(whole.quotes) - 1) + [False, False]
+    assert pages[-1].quotes == ()
+
+
 def test_answer_k_and_long_question(index):
     ans = A.answer(index, "街道", k=2)
     assert 1 <= len(ans.quotes) <= 2
