@@ -258,6 +258,13 @@ class Hostile:
     def group(self) -> int:
         return -1_002_000_000_000 - next(self.ids)
 
+    def reply_in(self, chat: int):
+        """The one message the bot sent to ``chat``, accepted by the fake server."""
+        [call] = self.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(chat),
+                                   timeout=15)
+        assert call.ok, call.error
+        return call
+
     def check_clean(self) -> None:
         assert not self.api.errors, self.api.errors[-3:]
         assert not self.bot.errors, self.bot.errors[-3:]
@@ -339,9 +346,7 @@ class TestHostileInput:
         user = hostile.user()
         hostile.chats[user] = "private"
         hostile.api.private_message(text, user_id=user, first_name="<b>&amp;</b>")
-        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(user),
-                                      timeout=15)
-        assert call.ok, call.error
+        call = hostile.reply_in(user)
         assert_safe_html(call.params["text"])
         hostile.check_clean()
         CASES["private text", kind] += 1
@@ -356,9 +361,7 @@ class TestHostileInput:
         chat = hostile.group()
         hostile.chats[chat] = "group /ask"
         assert hostile.api.group_message(text, chat_id=chat) is not None
-        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(chat),
-                                      timeout=15)
-        assert call.ok, call.error
+        call = hostile.reply_in(chat)
         assert call.params["reply_parameters"]["message_id"] == 1  # quotes the question
         plain = assert_safe_html(call.params["text"])
         if kind == "empty /ask":
@@ -385,9 +388,7 @@ class TestHostileInput:
         chat = hostile.group()
         hostile.chats[chat] = "group mention"
         assert hostile.api.group_message(text, chat_id=chat) is not None  # the mention makes it visible
-        [call] = hostile.api.wait_for("sendMessage", where=lambda c: str(c.raw.get("chat_id")) == str(chat),
-                                      timeout=15)
-        assert call.ok, call.error
+        call = hostile.reply_in(chat)
         assert call.params["reply_parameters"]["message_id"] == 1
         assert_safe_html(call.params["text"])
         hostile.check_clean()
