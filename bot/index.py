@@ -103,7 +103,7 @@ class Index:
         wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
         covered = self.coverages(q, pool)
         hits = [  # (min: float32 sums may pass 1.0 by ~1e-7)
-            self._hit(q, i, min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, i), wanted, cov)
+            self._hit(i, min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, i), wanted, cov)
             for i, cov in zip(pool, covered)
         ]
         hits.sort(key=lambda h: (-h.score, h.passage.key))
@@ -147,10 +147,9 @@ class Index:
         return 1.0 + TYPE_BONUS if any(p.search(self.passages[i].text) for p in wanted) else 1.0
 
     def _hit(
-        self, q: Query, i: int, fused: float, wanted: tuple[re.Pattern, ...] = (),
-        covered: tuple[tuple[str, ...], float] | None = None,
+        self, i: int, fused: float, wanted: tuple[re.Pattern, ...], covered: tuple[tuple[str, ...], float]
     ) -> Hit:
-        matched, coverage = covered if covered is not None else self.coverage(q, i)
+        matched, coverage = covered
         weights = tuple(max(self.words.term_idf(w) or self._unknown_idf, 0.0) for w in matched)
         score = fused * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * coverage)
         return Hit(self.passages[i], score, coverage, matched, weights, wanted)
