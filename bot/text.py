@@ -165,9 +165,9 @@ class LazyFreq(dict):
 
     def filled(self) -> dict[str, int]:
         """The whole table as a plain dict (no lookup overhead: for segmenting a large corpus)."""
-        for head in list(self._spans):
-            self._fill(head)
-        return dict(self)
+        table = dict(zip(self._blob[:-1].split("\n"), self._freqs.tolist()))
+        table.update(dict.items(self))  # what is here already: filled groups and added words
+        return table
 
 
 def _dictionary_files(cache_dir: Path) -> tuple[Path, Path, Path]:
