@@ -81,22 +81,19 @@ def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
         return Answer(question, (), tuple(hits[: k + offset]))
     floor = RELATIVE_COVERAGE * hits[0].coverage
     shown: list[Quote] = []  # this page's quotes and every earlier page's, best first
+    squashed: list[str] = []  # their words, spaces aside
     for hit in hits:
         if hit.coverage < floor or hit.coverage <= 0:
             continue
         quote = make_quote(hit)
-        if any(_repeats(quote.text, earlier.text) for earlier in shown):
-            continue
+        words = "".join(quote.text.split())
+        if any(words in earlier or earlier in words for earlier in squashed):
+            continue  # it says what a quote above says, or that quote says all of it
         shown.append(quote)
+        squashed.append(words)
         if len(shown) > offset + k:  # one more than this page: is there a further page?
             break
     return Answer(question, tuple(shown[offset : offset + k]), tuple(hits[: k + offset]), len(shown) > offset + k)
-
-
-def _repeats(a: str, b: str) -> bool:
-    """Do two quotes say the same words (one holds the other, spaces aside)?"""
-    a, b = "".join(a.split()), "".join(b.split())
-    return a in b or b in a
 
 
 def make_quote(hit: Hit) -> Quote:
