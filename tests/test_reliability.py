@@ -265,6 +265,15 @@ class Hostile:
         assert call.ok, call.error
         return call
 
+    def group_reply(self, text: str, place: str):
+        """Post ``text`` in a new group; the bot's one reply, which quotes it."""
+        chat = self.group()
+        self.chats[chat] = place
+        assert self.api.group_message(text, chat_id=chat) is not None  # the bot sees it
+        call = self.reply_in(chat)
+        assert call.params["reply_parameters"]["message_id"] == 1  # quotes the question
+        return call
+
     def check_clean(self) -> None:
         assert not self.api.errors, self.api.errors[-3:]
         assert not self.bot.errors, self.bot.errors[-3:]
@@ -358,11 +367,7 @@ class TestHostileInput:
         question = data.draw(case_of(kind, ASK_CLASSES), label=kind)
         command = data.draw(st.sampled_from(["/ask", f"/ask@{BOT}"]), label="command")
         text = (f"{command} {question}".rstrip() if question.strip() else command)[:4096]
-        chat = hostile.group()
-        hostile.chats[chat] = "group /ask"
-        assert hostile.api.group_message(text, chat_id=chat) is not None
-        call = hostile.reply_in(chat)
-        assert call.params["reply_parameters"]["message_id"] == 1  # quotes the question
+        call = hostile.group_reply(text, "group /ask")
         plain = assert_safe_html(call.params["text"])
         if kind == "empty /ask":
             assert plain == messages.ASK_HINT
@@ -385,11 +390,7 @@ class TestHostileInput:
             text = f"{question[:half]} {mention} {question[half:]}"
         text = text.strip()[:4096]
         assume(not text.startswith("/"))  # that is a command (see the /ask test), not a mention
-        chat = hostile.group()
-        hostile.chats[chat] = "group mention"
-        assert hostile.api.group_message(text, chat_id=chat) is not None  # the mention makes it visible
-        call = hostile.reply_in(chat)
-        assert call.params["reply_parameters"]["message_id"] == 1
+        call = hostile.group_reply(text, "group mention")  # the mention makes it visible
         assert_safe_html(call.params["text"])
         hostile.check_clean()
         CASES["group mention", kind] += 1
