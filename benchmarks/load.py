@@ -34,12 +34,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import telegram  # noqa: E402
 from telegram.ext import AIORateLimiter  # noqa: E402
 
-import bot.app  # noqa: E402
-from bot import answer as answering  # noqa: E402
-from bot.app import build_application  # noqa: E402
+import bot.telegram.app  # noqa: E402
+from bot.answering import answer as answering  # noqa: E402
+from bot.telegram.app import build_application  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.service import Service  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.answering.service import Service  # noqa: E402
+from bot.ops.store import Store  # noqa: E402
 from fake_bot_api import FakeBotAPI  # noqa: E402
 
 
@@ -68,7 +68,7 @@ async def run(args: argparse.Namespace) -> None:
     questions = distinct_questions(service, args.per_chat)
     expected = {answering.answer_html(service.ask(q)): i for i, q in enumerate(questions)}
     if args.rate_limit == "off":  # build_application as it is, its limiter's caps lifted
-        bot.app.AIORateLimiter = lambda max_retries: AIORateLimiter(
+        bot.telegram.app.AIORateLimiter = lambda max_retries: AIORateLimiter(
             overall_max_rate=0, group_max_rate=0, max_retries=max_retries)
 
     private = [1_000_000 + i for i in range(args.chats // 2)]

@@ -15,11 +15,11 @@ from pathlib import Path
 # command keeps them (in the project's .venv and bot/__pycache__).
 sys.dont_write_bytecode = False
 
-from bot import answer as answering  # noqa: E402 (after the line above, on purpose)
+from bot.answering import answer as answering  # noqa: E402 (after the line above, on purpose)
 from bot.config import ConfigError, Settings, load_settings
-from bot.corpus import CorpusError
-from bot.cache import load_or_build
-from bot.index import Index
+from bot.search.corpus import CorpusError
+from bot.search.cache import load_or_build
+from bot.search.index import Index
 
 log = logging.getLogger("bot")
 
@@ -98,7 +98,7 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import evaluate
+    from bot.ops import evaluate
 
     index = _load(settings)
     questions = evaluate.load_questions(args.qa or evaluate.DEV_QA)
@@ -114,7 +114,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def index_command(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.parallel import ProgressLine
+    from bot.search.parallel import ProgressLine
 
     progress = ProgressLine("indexing", sys.stderr)  # passages done and passages/s, on stderr
     start = time.perf_counter()
@@ -131,8 +131,8 @@ def index_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def stats_command(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import reports
-    from bot.store import Store
+    from bot.ops import reports
+    from bot.ops.store import Store
 
     path = settings.data_dir / "questions.sqlite3"
     if not path.is_file():
@@ -153,7 +153,7 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if settings.bot_token:
-        from bot.app import run_telegram
+        from bot.telegram.app import run_telegram
 
         return run_telegram(settings)
     print("BOT_TOKEN is not set: opening a console chat with the same answers (Ctrl-D to quit).")
@@ -197,9 +197,10 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # the benchmark has its own options
-        from bot import bench
+        import runpy
 
-        return bench.main(argv[1:])
+        bench = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"))
+        return int(bench["main"](argv[1:]))
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.app import build_application
+from bot.telegram.app import build_application
 from bot.config import Settings
-from bot.service import Service
-from bot.store import Store
+from bot.answering.service import Service
+from bot.ops.store import Store
 
 ADMIN = 4242  # the admin user id the harness configures
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.corpus import Passage  # noqa: E402
+from bot.search.corpus import Passage  # noqa: E402
 
 # Eight short passages about different things: every content word of a test question occurs in
 # one passage only (rank_bm25 gives idf 0 to a term in exactly half the passages, negative above).

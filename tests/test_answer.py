@@ -1,4 +1,4 @@
-"""bot/answer.py: the decline rule, the quote, highlighting and the three renderings."""
+"""bot/answering/answer.py: the decline rule, the quote, highlighting and the three renderings."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ try:  # before bot: puts the project root on sys.path
     from corpus_samples import CHERRY, DISTRICT, DOCTOR, FISHING, WASTE, passages
 except ImportError:  # tests/ imported as a package
     from tests.corpus_samples import CHERRY, DISTRICT, DOCTOR, FISHING, WASTE, passages
-from bot import answer as A
-from bot.corpus import Passage
-from bot.index import Hit, Index
+from bot.answering import answer as A
+from bot.search.corpus import Passage
+from bot.search.index import Hit, Index
 
 OUR_TAGS = re.compile(r"</?(?:b|blockquote)>")
 
@@ -356,7 +356,7 @@ def test_json_record(index):
 
 
 def test_the_quote_is_the_sentence_with_the_kind_of_answer_asked_for():
-    from bot.index import ANSWER_TYPES
+    from bot.search.index import ANSWER_TYPES
 
     passage = (
         "张家湾片区的拆迁工作是近年来最艰巨的任务之一，涉及12个社区和大量流动人口。"

@@ -1,4 +1,4 @@
-"""bot/bm25.py against rank_bm25's BM25Okapi, and top_k against a full sort."""
+"""bot/search/bm25.py against rank_bm25's BM25Okapi, and top_k against a full sort."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ try:  # before bot: puts the project root on sys.path
     import corpus_samples  # noqa: F401
 except ImportError:  # tests/ imported as a package
     from tests import corpus_samples  # noqa: F401
-from bot.bm25 import SparseBM25, log_idf_max, top_k
+from bot.search.bm25 import SparseBM25, log_idf_max, top_k
 
 N_DOCS = 3000
 VOCAB = [f"w{r:04d}" for r in range(2000)]

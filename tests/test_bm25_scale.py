@@ -1,5 +1,5 @@
-"""The vectorised build of bot/bm25.py against rank_bm25, top_k against a full sort at sizes where
-its block search runs, and bot/parallel.py against in-process analysis."""
+"""The vectorised build of bot/search/bm25.py against rank_bm25, top_k against a full sort at sizes where
+its block search runs, and bot/search/parallel.py against in-process analysis."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 import corpus_samples  # noqa: F401  (project root on sys.path)
-from bot import parallel, text
-from bot.bm25 import DENSE_MIN_DOCS, WEIGHT_DTYPE, Builder, SparseBM25, count_terms, top_k
-from bot.index import Index
+from bot.search import parallel
+from bot.search import text
+from bot.search.bm25 import DENSE_MIN_DOCS, WEIGHT_DTYPE, Builder, SparseBM25, count_terms, top_k
+from bot.search.index import Index
 from corpus_samples import DISTRICT
 
 N_DOCS = 4000
@@ -163,7 +164,7 @@ def test_top_k_small_and_edge_cases():
     assert top_k(np.ones(10), 0).tolist() == []
 
 
-# --------------------------------------------------------------------------- bot/parallel.py
+# --------------------------------------------------------------------------- bot/search/parallel.py
 
 
 def test_parallel_analysis_equals_in_process_analysis():

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import answer as answering
-from bot import messages
-from bot.service import Service
-from bot.store import Store
+from bot.answering import answer as answering
+from bot.telegram import messages
+from bot.answering.service import Service
+from bot.ops.store import Store
 
 try:
     from fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiError, FakeBotAPI
@@ -440,8 +440,8 @@ async def test_reload_with_a_bad_corpus_keeps_the_old_index(fake_api, tmp_path):
 
 
 def test_unanswered_report_keeps_whole_lines_within_a_message():
-    from bot.reports import unanswered_html
-    from bot.store import LoggedQuestion
+    from bot.ops.reports import unanswered_html
+    from bot.ops.store import LoggedQuestion
 
     rows = [LoggedQuestion(i, 1.7e9, "private", "<深圳>&房价" * 30) for i in range(50)]
     text = unanswered_html(rows, rows, 4096)

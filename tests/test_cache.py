@@ -1,4 +1,4 @@
-"""The index cache (bot/cache.py): a current cache is loaded, anything else is rebuilt, never fatal."""
+"""The index cache (bot/search/cache.py): a current cache is loaded, anything else is rebuilt, never fatal."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from corpus_samples import LIGHTHOUSE_MD, LIGHTHOUSE_NOTES_TXT, write_files
-from bot import cache
-from bot.index import Index
+from bot.search import cache
+from bot.search.index import Index
 
 QUESTIONS = ["灯塔岛志愿服务队有多少名队员？", "合作社养殖什么？", "海洋科普课堂讲什么", "渡船", "没有的东西"]
 

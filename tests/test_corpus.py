@@ -1,4 +1,4 @@
-"""Cleaning rules and the loader of bot/corpus.py, each on small made-up text.
+"""Cleaning rules and the loader of bot/search/corpus.py, each on small made-up text.
 
 The last group reads the real corpus in corpus/ to check what the rules promise about it.
 """
@@ -15,7 +15,7 @@ try:  # before bot: puts the project root on sys.path
     from corpus_samples import ROOT, write_files
 except ImportError:  # tests/ imported as a package
     from tests.corpus_samples import ROOT, write_files
-from bot.corpus import (
+from bot.search.corpus import (
     MAX_PASSAGE_CHARS,
     SPLIT_ABOVE_CHARS,
     CorpusError,

@@ -1,4 +1,4 @@
-"""Retrieval of bot/index.py on small made-up corpora: rankings and coverage, not raw scores."""
+"""Retrieval of bot/search/index.py on small made-up corpora: rankings and coverage, not raw scores."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ except ImportError:  # tests/ imported as a package
     from tests.corpus_samples import (
         CHERRY, DISTRICT, DOCTOR, FINANCE, FISHING, OFFICE, PLATFORM, SCHOOL, WASTE, passages,
     )
-from bot import text
-from bot.index import Index, corpus_terms
+from bot.search import text
+from bot.search.index import Index, corpus_terms
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_corpus_terms_picks_quoted_and_titled_terms():
 
 
 def test_corpus_terms_read_the_whole_paragraph_of_a_part():
-    from bot.corpus import Passage
+    from bot.search.corpus import Passage
 
     p = Passage("d", "t", 1, "该平台已贯通全区5个街道。", 2, "区里推出“崂岫通”平台。该平台已贯通全区5个街道。")
     assert corpus_terms([p]) == {"崂岫通"}
@@ -197,8 +197,8 @@ def test_fused_scores_are_between_zero_and_one(index):
 def test_a_corpus_too_small_for_bm25_fails_at_load_with_one_line(n, tmp_path):
     # rank_bm25's Okapi idf is <= 0 for every word with fewer than 3 passages: nothing could rank,
     # so the loader refuses such a corpus up front instead of declining every question.
-    from bot.cache import load_or_build
-    from bot.corpus import CorpusError
+    from bot.search.cache import load_or_build
+    from bot.search.corpus import CorpusError
 
     (tmp_path / "tiny.md").write_text("# 小\n\n" + "\n\n".join(p.text for p in passages(DISTRICT[:n])), encoding="utf-8")
     with pytest.raises(CorpusError, match="at least 3"):
@@ -238,7 +238,7 @@ def test_a_definition_question_prefers_the_defining_passage():
 
 
 def test_an_anniversary_or_a_year_is_not_a_duration():
-    from bot.index import ANSWER_TYPES
+    from bot.search.index import ANSWER_TYPES
 
     duration = ANSWER_TYPES[0][1]
     assert duration.search("十四个月") and duration.search("70天") and duration.search("5个多月")

@@ -1,7 +1,7 @@
 """Reliability: hostile input, Telegram faults, restarts, per-chat order and bad configuration.
 
-The real Application (``bot.app.build_application``: handlers, error handler, rate limiter,
-``bot.resilience``) runs against the fake Bot API server on 127.0.0.1, which checks every call
+The real Application (``bot.telegram.app.build_application``: handlers, error handler, rate limiter,
+``bot.telegram.resilience``) runs against the fake Bot API server on 127.0.0.1, which checks every call
 against the Bot API spec and Telegram's limits (HTML that parses, 4096 characters, 64-byte
 callback data, ...). Every test ends with ``assert not api.errors``.
 
@@ -36,10 +36,10 @@ from hypothesis import strategies as st
 from telegram import Chat, Message, Update, User
 from telegram.error import NetworkError, TimedOut
 
-from bot import messages
-from bot.resilience import ChatOrderedUpdateProcessor, ResilientRequest, order_key
-from bot.service import Service
-from bot.store import Store
+from bot.telegram import messages
+from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest, order_key
+from bot.answering.service import Service
+from bot.ops.store import Store
 
 try:
     from fake_bot_api import DEFAULT_GROUP_ID, FakeBotAPI, parse_html
@@ -581,7 +581,7 @@ async def test_server_errors_and_dropped_connections_on_send_are_retried(fake_ap
     assert len(sends_to(fake_api, 1)) == times + 1  # the failures, then the delivery
     assert "40座" in first.result["text"] and "1.3万个" in second.result["text"]
     assert len(sends_to(fake_api, 2)) == 1
-    retried = [r for r in caplog.records if r.name == "bot.resilience" and "sendMessage" in r.getMessage()]
+    retried = [r for r in caplog.records if r.name == "bot.telegram.resilience" and "sendMessage" in r.getMessage()]
     assert len(retried) == times
     assert not fake_api.errors
 
@@ -615,7 +615,7 @@ async def test_blocked_and_not_modified_are_not_retried_and_not_errors(fake_api,
         await asyncio.sleep(0.3)
     assert [c.status for c in sends_to(fake_api, 1)] == [status]  # tried once
     assert "1.3万个" in second.result["text"]
-    handled = [r for r in caplog.records if r.name == "bot.handlers"]
+    handled = [r for r in caplog.records if r.name == "bot.telegram.handlers"]
     assert handled and all(r.levelno == level for r in handled), [(r.levelname, r.getMessage()) for r in handled]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("bot")]
     assert not fake_api.errors

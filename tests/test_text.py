@@ -1,4 +1,4 @@
-"""Normalisation and segmentation of bot/text.py."""
+"""Normalisation and segmentation of bot/search/text.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ try:  # before bot: puts the project root on sys.path
     import corpus_samples
 except ImportError:  # tests/ imported as a package
     from tests import corpus_samples  # noqa: F401
-from bot import text
+from bot.search import text
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ CUT_SCRIPT = """
 import json, sys, threading
 from pathlib import Path
 import jieba
-from bot import text
+from bot.search import text
 cache, mode, added = sys.argv[1], sys.argv[2], [w for w in sys.argv[3].split("|") if w]
 text.load_dictionary(None if cache == "-" else Path(cache), lazy=(mode == "lazy"))
 text.add_words(added)
@@ -198,7 +198,7 @@ def test_the_whole_table_is_jiebas_table(dictionary_cache):
     import sys
 
     script = (
-        "import sys, jieba; from pathlib import Path; from bot import text; "
+        "import sys, jieba; from pathlib import Path; from bot.search import text; "
         "table = text._read_dictionary(Path(sys.argv[1])); jieba.initialize(); "
         "full = table.filled(); print(len(full), full == jieba.dt.FREQ, table.total == jieba.dt.total)"
     )

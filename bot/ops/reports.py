@@ -6,7 +6,7 @@ import html
 import io
 from datetime import datetime, timezone
 
-from bot.store import LoggedQuestion, Report
+from bot.ops.store import LoggedQuestion, Report
 
 
 def report_lines(r: Report) -> list[str]:

@@ -8,7 +8,7 @@ weight is computed once into a sparse matrix, and a query is scored by summing i
 Building is vectorised so that a million passages take a minute and a few GB on top of their
 segmentation: the tokens of a run of passages are counted at once (``count_terms``: one ``np.unique`` over (passage, term) keys, no
 per-passage ``Counter``), in the corpus' worker processes when there are several
-(``bot/parallel.py``), and ``Builder`` files each run's counts straight into the final
+(``bot/search/parallel.py``), and ``Builder`` files each run's counts straight into the final
 column-compressed arrays.
 """
 

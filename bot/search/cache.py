@@ -17,10 +17,11 @@ from pathlib import Path
 import jieba
 import numpy as np
 
-from bot import parallel, text
-from bot.bm25 import SparseBM25
-from bot.corpus import MIN_PASSAGES, CorpusError, Passage, corpus_files, load_passages
-from bot.index import Index, corpus_terms
+from bot.search import parallel
+from bot.search import text
+from bot.search.bm25 import SparseBM25
+from bot.search.corpus import MIN_PASSAGES, CorpusError, Passage, corpus_files, load_passages
+from bot.search.index import Index, corpus_terms
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ def build_index(
     workers: int | None = None,
     cache_dir: Path | None = None,
 ) -> Index:
-    """Index the passages; a large corpus is segmented on every core (``bot/parallel.py``)."""
+    """Index the passages; a large corpus is segmented on every core (``bot/search/parallel.py``)."""
     terms = corpus_terms(passages)
     if parallel.worker_count(len(passages), workers) <= 1:
         if progress:

@@ -18,10 +18,10 @@ from telegram import (
     InputTextMessageContent,
 )
 
-from bot import answer as answering
-from bot.answer import Answer
-from bot.corpus import Passage
-from bot.service import MAX_RESULTS, Service, base36
+from bot.answering import answer as answering
+from bot.answering.answer import Answer
+from bot.search.corpus import Passage
+from bot.answering.service import MAX_RESULTS, Service, base36
 
 MAX_CALLBACK_BYTES = 64
 INLINE_PAGE = 10

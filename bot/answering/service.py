@@ -10,11 +10,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import answer as answering
-from bot.answer import Answer
-from bot.corpus import Passage
-from bot.cache import load_or_build
-from bot.index import Index
+from bot.answering import answer as answering
+from bot.answering.answer import Answer
+from bot.search.corpus import Passage
+from bot.search.cache import load_or_build
+from bot.search.index import Index
 
 MAX_REMEMBERED = 5000  # questions kept for "more results" buttons
 MAX_RESULTS = 50  # Telegram's cap on inline results per answer; also the deepest "more" page

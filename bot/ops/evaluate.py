@@ -9,12 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import answer as answering
-from bot.answer import Answer
-from bot.corpus import CorpusError, Passage, load_jsonl
-from bot.index import Index
+from bot.answering import answer as answering
+from bot.answering.answer import Answer
+from bot.search.corpus import CorpusError, Passage, load_jsonl
+from bot.search.index import Index
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEV_QA = ROOT / "eval" / "seed-qa-dev.jsonl"
 CMRC = ROOT / "eval" / "cmrc2018-dev"
 

@@ -1,6 +1,6 @@
 """Speed at scale: build, load, memory and search latency on synthetic corpora of 10^3..10^6 passages.
 
-    uv run python -m bot.bench --sizes 1e3,1e4,1e5,1e6      (or: uv run python -m bot bench ...)
+    uv run python benchmarks/bench.py --sizes 1e3,1e4,1e5,1e6      (or: uv run python -m bot bench ...)
 
 A synthetic corpus is made of real Chinese words: the ``--vocab`` most frequent words (1-4 CJK
 characters) of jieba's dictionary, drawn with Zipf(``--zipf``) frequencies by rank, 40-120 words a
@@ -9,12 +9,12 @@ pipeline (normalise, jieba, stopwords, character n-grams) runs on it. jieba may 
 differently from how it was made; every comparison uses the tokens the index got.
 
 Each size runs in fresh subprocesses, so memory is per size. ``segment`` generates the corpus and
-segments it with ``bot.parallel`` on every core (timed), storing the passages and their tokens
+segments it with ``bot.search.parallel`` on every core (timed), storing the passages and their tokens
 under ``--dir`` (default DATA_DIR/bench): segmenting 10^6 passages takes about a quarter of an hour
 on two cores, so later runs reuse it (``--rebuild`` redoes it). ``build`` counts the stored tokens
 into the two ``SparseBM25`` matrices as ``Builder`` does for the workers' counts (timed) and stores
-the index with ``bot.cache.save``; it is redone whenever the counting code changes. ``measure``
-loads the index with ``bot.cache.load`` (timed), reads the resident memory, times
+the index with ``bot.search.cache.save``; it is redone whenever the counting code changes. ``measure``
+loads the index with ``bot.search.cache.load`` (timed), reads the resident memory, times
 ``Index.search`` (the whole search: the question's normalisation and segmentation included) on
 the same ``--queries`` questions at every size, then builds rank_bm25's ``BM25Okapi`` over the
 same word tokens and compares its ``get_scores`` (latency, and top-10 lists) with the word
@@ -45,6 +45,8 @@ import numpy as np
 BENCH_VERSION = 1
 DEFAULT_SIZES = "1e3,1e4,1e5,1e6"
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: the bot package sits one level up
+    sys.path.insert(0, str(ROOT))
 BIG = 100_000  # above this many passages rank_bm25 gets only --rank-bm25-max questions
 _HAN_WORD = re.compile(r"^[\u4e00-\u9fff]{1,4}$")
 
@@ -76,7 +78,7 @@ def vocabulary(size: int) -> list[str]:
     """jieba's most frequent words of 1-4 CJK characters, most frequent first."""
     import jieba
 
-    from bot import text
+    from bot.search import text
 
     text.load_dictionary(_data_dir(), lazy=False)  # the whole table, to be listed
     words = [(w, f) for w, f in jieba.dt.FREQ.items() if f > 0 and _HAN_WORD.match(w)]
@@ -110,7 +112,7 @@ def make_texts(n: int, seed: int, vocab: list[str], s: float) -> list[str]:
 
 def make_questions(count: int, seed: int, vocab: list[str], s: float) -> list[str]:
     """Questions of 2-6 words: half drawn by frequency (common words), half uniformly (rare)."""
-    from bot import text
+    from bot.search import text
 
     content = [i for i, w in enumerate(vocab) if w not in text.STOPWORDS]
     cdf = zipf_cdf(len(vocab), s)
@@ -131,7 +133,7 @@ def make_questions(count: int, seed: int, vocab: list[str], s: float) -> list[st
 
 
 def passages_of(texts: list[str], n: int):
-    from bot.corpus import Passage
+    from bot.search.corpus import Passage
 
     return [
         Passage(f"syn{n}-{i // 20:06d}", f"合成文档{i // 20}", i % 20 + 1, t, 0, t)
@@ -174,7 +176,8 @@ def index_key(args: argparse.Namespace, n: int) -> str:
     """What shapes a stored index: the tokens, the cache format, the code that counts and weighs.
 
     Not the scoring code: tuning it keeps the stored indexes."""
-    from bot import bm25, cache
+    from bot.search import bm25
+    from bot.search import cache
 
     h = hashlib.sha256(f"{tokens_key(args, n)}|{cache.FORMAT}|{np.dtype(bm25.WEIGHT_DTYPE).str}".encode())
     h.update(_sources(bm25.TermCounts, bm25.Builder, bm25.okapi_idf, counts_of, build).encode())
@@ -204,7 +207,7 @@ def stored(args: argparse.Namespace, n: int, what: str) -> dict | None:
 
 def _encode_chunk(texts: list[str]) -> tuple:
     """A worker's share: ``text.analyse`` of each text, as (terms, numbers, lengths) per stream."""
-    from bot import text
+    from bot.search import text
 
     analysed = [text.analyse(t) for t in texts]
     out = []
@@ -218,7 +221,7 @@ def _encode_chunk(texts: list[str]) -> tuple:
 
 def segment(args: argparse.Namespace, n: int) -> dict:
     """Generate the corpus and segment it on every core (timed); store texts and tokens."""
-    from bot import parallel
+    from bot.search import parallel
 
     out = corpus_dir(args, n)
     out.mkdir(parents=True, exist_ok=True)
@@ -257,7 +260,7 @@ def segment(args: argparse.Namespace, n: int) -> dict:
         "segment_s": segment_s,
         "segment_workers": workers,
         "segment_peak_rss": memory()["VmHWM"],
-        "text_py": hashlib.sha256((Path(__file__).parent / "text.py").read_bytes()).hexdigest(),
+        "text_py": hashlib.sha256((ROOT / "bot" / "search" / "text.py").read_bytes()).hexdigest(),
         "made": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     (out / "tokens.json").write_text(json.dumps(meta, indent=1))
@@ -273,7 +276,7 @@ def load_tokens(out: Path, name: str) -> tuple[list[str], np.ndarray, np.ndarray
 
 def counts_of(vocab: list[str], ids: np.ndarray, lengths: np.ndarray, run: int = 1000):
     """``TermCounts`` of successive runs of stored passages, as the workers would send them."""
-    from bot.bm25 import TermCounts
+    from bot.search.bm25 import TermCounts
 
     ends = np.cumsum(lengths, dtype=np.int64)
     for lo in range(0, len(lengths), run):
@@ -292,9 +295,10 @@ def counts_of(vocab: list[str], ids: np.ndarray, lengths: np.ndarray, run: int =
 
 def build(args: argparse.Namespace, n: int) -> dict:
     """Build the index from the stored tokens (timed: counting + matrices), store it."""
-    from bot import cache, text
-    from bot.bm25 import Builder
-    from bot.index import Index
+    from bot.search import cache
+    from bot.search import text
+    from bot.search.bm25 import Builder
+    from bot.search.index import Index
 
     out = corpus_dir(args, n)
     texts = (out / "passages.txt").read_text(encoding="utf-8").split("\n")[:n]
@@ -333,8 +337,9 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
 
 def measure(args: argparse.Namespace, n: int) -> dict:
     """Load the stored index, then time searches and compare with rank_bm25 (see module doc)."""
-    from bot import cache, text
-    from bot.bm25 import top_k
+    from bot.search import cache
+    from bot.search import text
+    from bot.search.bm25 import top_k
 
     out = corpus_dir(args, n)
     text.load_dictionary(_data_dir())
@@ -434,10 +439,10 @@ def measure(args: argparse.Namespace, n: int) -> dict:
 
 def ask_seed(args: argparse.Namespace) -> dict:
     """``answer`` + JSON for 1,000 questions on the seed corpus, as ``ask`` in batch mode."""
-    from bot import answer as answering
-    from bot import cache
+    from bot.answering import answer as answering
+    from bot.search import cache
     from bot.config import DEFAULT_CORPUS
-    from bot.evaluate import DEV_QA, load_questions
+    from bot.ops.evaluate import DEV_QA, load_questions
 
     t0 = time.perf_counter()
     index = cache.load_or_build(DEFAULT_CORPUS, _data_dir())
@@ -475,7 +480,7 @@ def ask_process(args: argparse.Namespace, runs: int = 10) -> dict:
     """
     import shutil
 
-    from bot.evaluate import DEV_QA, load_questions
+    from bot.ops.evaluate import DEV_QA, load_questions
 
     questions = [q.question for q in load_questions(DEV_QA)][:runs]
     commands = {"python -m bot ask": [sys.executable, "-m", "bot", "ask"]}
@@ -535,7 +540,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _child(args: argparse.Namespace, step: str, n: int | None = None) -> dict:
     """Run one step in a fresh interpreter; its last stdout line is the result as JSON."""
-    cmd = [sys.executable, "-m", "bot.bench", "--step", step, "--dir", str(args.dir),
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--step", step, "--dir", str(args.dir),
            "--queries", str(args.queries), "--repeat", str(args.repeat),
            "--rank-bm25-max", str(args.rank_bm25_max), "--vocab", str(args.vocab),
            "--zipf", repr(args.zipf), "--seed", str(args.seed),

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot import text
-from bot.bm25 import SparseBM25, log_idf_max, top_k
-from bot.corpus import Passage
+from bot.search import text
+from bot.search.bm25 import SparseBM25, log_idf_max, top_k
+from bot.search.corpus import Passage
 
 WORD_WEIGHT = 0.5  # share of the fused score that comes from the word ranking
 CANDIDATES = 20  # passages reranked by coverage after fusing

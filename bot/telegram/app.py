@@ -23,11 +23,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, messages
+from bot.telegram import handlers
+from bot.telegram import messages
 from bot.config import ConfigError, Settings
-from bot.resilience import ChatOrderedUpdateProcessor, ResilientRequest
-from bot.service import Service
-from bot.store import Store
+from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest
+from bot.answering.service import Service
+from bot.ops.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,13 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
-from bot import answer as answering
-from bot import messages, reports
-from bot.answer import Answer
-from bot.corpus import CorpusError
-from bot.service import Service
-from bot.store import Store
+from bot.answering import answer as answering
+from bot.telegram import messages
+from bot.ops import reports
+from bot.answering.answer import Answer
+from bot.search.corpus import CorpusError
+from bot.answering.service import Service
+from bot.ops.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot import text
-from bot.corpus import Passage, split_sentences
-from bot.index import Hit, Index
+from bot.search import text
+from bot.search.corpus import Passage, split_sentences
+from bot.search.index import Hit, Index
 
 # Decline rule, calibrated on the dev questions (see `python -m bot eval`, "decline trade-off"):
 # answer when the best passage holds at least MIN_MATCHED of the question's words and at least

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from bot import text
-from bot.bm25 import Builder, SparseBM25, TermCounts, count_terms
+from bot.search import text
+from bot.search.bm25 import Builder, SparseBM25, TermCounts, count_terms
 
 MIN_PARALLEL = 5_000  # passages: below this, one process
 MAX_CHUNK = 1_000  # passages sent to a worker at a time

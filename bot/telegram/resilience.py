@@ -1,6 +1,6 @@
 """Staying up when Telegram or the network misbehaves, and answering in order under load.
 
-Two pieces, both plugged into the ``ApplicationBuilder`` chain in ``bot/app.py``:
+Two pieces, both plugged into the ``ApplicationBuilder`` chain in ``bot/telegram/app.py``:
 
 ``ResilientRequest``
     python-telegram-bot's ``HTTPXRequest`` with a short, bounded retry. PTB waits out a 429 (via
