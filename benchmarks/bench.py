@@ -76,12 +76,11 @@ def memory() -> dict[str, int]:
 
 def vocabulary(size: int) -> list[str]:
     """jieba's most frequent words of 1-4 CJK characters, most frequent first."""
-    import jieba
 
     from bot.search import text
 
-    text.load_dictionary(_data_dir(), lazy=False)  # the whole table, to be listed
-    words = [(w, f) for w, f in jieba.dt.FREQ.items() if f > 0 and _HAN_WORD.match(w)]
+    table = text.Segmenter(cache_dir=_data_dir(), lazy=False).tokenizer.FREQ  # the whole table
+    words = [(w, f) for w, f in table.items() if f > 0 and _HAN_WORD.match(w)]
     words.sort(key=lambda wf: (-wf[1], wf[0]))
     return [w for w, _ in words[:size]]
 
@@ -206,10 +205,10 @@ def stored(args: argparse.Namespace, n: int, what: str) -> dict | None:
 
 
 def _encode_chunk(texts: list[str]) -> tuple:
-    """A worker's share: ``text.analyse`` of each text, as (terms, numbers, lengths) per stream."""
-    from bot.search import text
+    """A worker's share: the analysis of each text, as (terms, numbers, lengths) per stream."""
+    from bot.search import parallel
 
-    analysed = [text.analyse(t) for t in texts]
+    analysed = [parallel.segmenter().analyse(t) for t in texts]
     out = []
     for stream in (0, 1):
         docs = [a[stream] for a in analysed]
@@ -305,11 +304,11 @@ def build(args: argparse.Namespace, n: int) -> dict:
     passages = passages_of(texts, n)
     del texts
     streams = [load_tokens(out, name) for name in ("words", "grams")]
-    text.load_dictionary(_data_dir())  # Index() teaches jieba the corpus' terms: not timed here
+    text.Segmenter(cache_dir=_data_dir())  # reads jieba's dictionary once: not timed here
     gc.collect()
     t0 = time.perf_counter()
     models = tuple(Builder().add_all(counts_of(*stream)).finish() for stream in streams)
-    index = Index(passages, set(), models)  # type: ignore[arg-type]
+    index = Index(passages, set(), models, cache_dir=_data_dir())  # type: ignore[arg-type]
     build_s = time.perf_counter() - t0
     peak = memory()["VmHWM"]
     key = index_key(args, n)
@@ -342,7 +341,7 @@ def measure(args: argparse.Namespace, n: int) -> dict:
     from bot.search.bm25 import top_k
 
     out = corpus_dir(args, n)
-    text.load_dictionary(_data_dir())
+    text.Segmenter(cache_dir=_data_dir())  # reads jieba's dictionary once: not timed here
     vocab = vocabulary(args.vocab)
     questions = make_questions(args.queries, args.seed, vocab, args.zipf)
     del vocab
@@ -350,7 +349,7 @@ def measure(args: argparse.Namespace, n: int) -> dict:
     before = memory()["VmRSS"]
 
     t0 = time.perf_counter()
-    index = cache.load(out / "index.npz", index_key(args, n))
+    index = cache.load(out / "index.npz", index_key(args, n), _data_dir())
     load_s = time.perf_counter() - t0
     if index is None:
         raise SystemExit(f"{out / 'index.npz'}: stale or unreadable, run with --rebuild")

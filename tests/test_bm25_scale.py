@@ -9,7 +9,6 @@ from rank_bm25 import BM25Okapi
 
 import corpus_samples  # noqa: F401  (project root on sys.path)
 from bot.search import parallel
-from bot.search import text
 from bot.search.bm25 import DENSE_MIN_DOCS, WEIGHT_DTYPE, Builder, SparseBM25, count_terms, top_k
 from bot.search.index import Index
 from corpus_samples import DISTRICT
@@ -167,14 +166,14 @@ def test_top_k_small_and_edge_cases():
 # --------------------------------------------------------------------------- bot/search/parallel.py
 
 
-def test_parallel_analysis_equals_in_process_analysis():
+def test_parallel_workers_segment_with_the_corpus_terms():
     texts = (list(DISTRICT) * 3)[:18] + ["“崂先办”平台上线", "ＡＢＣ樱桃節遊客 2023年"]
     assert len(texts) == 20
     terms = {"崂先办"}
-    text.add_words(terms)
-    expected = [text.analyse(t) for t in texts]
-    got = parallel.analyse_many(texts, terms, workers=2)
-    assert got == expected
+    words, grams = parallel.build_models(texts, terms, workers=2)
+    index = Index(corpus_samples.passages(texts), terms)
+    assert "崂先办" in words.vocab and words.vocab == index.words.vocab
+    assert grams.vocab == index.grams.vocab
 
 
 def test_parallel_models_equal_the_index_models():
@@ -217,5 +216,5 @@ def test_progress_line_reports_the_rate():
 
 def test_progress_starts_at_zero_and_ends_at_the_total():
     seen: list[tuple[int, int]] = []
-    parallel.analyse_many(list(DISTRICT), workers=1, progress=lambda d, t: seen.append((d, t)))
+    list(parallel.count_many(list(DISTRICT), workers=1, progress=lambda d, t: seen.append((d, t))))
     assert seen[0] == (0, len(DISTRICT)) and seen[-1] == (len(DISTRICT), len(DISTRICT))

@@ -14,7 +14,6 @@ except ImportError:  # tests/ imported as a package
     from tests.corpus_samples import (
         CHERRY, DISTRICT, DOCTOR, FINANCE, FISHING, OFFICE, PLATFORM, SCHOOL, WASTE, passages,
     )
-from bot.search import text
 from bot.search.index import Index, corpus_terms
 
 
@@ -33,7 +32,7 @@ def test_question_words_are_rare_in_the_sample():
     idx = Index(passages())
     for q in ["樱桃节吸引游客采摘", "渔港冷链物流", "垃圾分类智能回收箱", "金融聚集区银行", "家庭医生签约"]:
         for w in idx.query(q).words:
-            assert sum(w in text.words(t) for t in DISTRICT) < len(DISTRICT) / 2, w
+            assert sum(w in idx.segmenter.analyse(t)[0] for t in DISTRICT) < len(DISTRICT) / 2, w
 
 
 @pytest.mark.parametrize(
@@ -73,7 +72,7 @@ def test_search_returns_at_most_k_hits(index):
 )
 def test_character_ngrams_find_a_word_that_jieba_split_differently(index, question, best, part):
     q = index.query(question)
-    assert part in text.words(DISTRICT[best])  # the passage has the longer word ...
+    assert part in index.segmenter.analyse(DISTRICT[best])[0]  # the passage has the longer word ...
     assert part not in q.words  # ... the question only a part of it
     word_only = index.words.scores(q.words)
     assert word_only[best] == 0  # the word view alone cannot find the passage
@@ -86,7 +85,7 @@ def test_character_ngrams_find_an_unknown_word():
     question = "岭苑在哪里"  # a made-up place name; the passage segments it as 崂岭苑
     q = idx.query(question)
     assert q.words == ("岭苑",)
-    assert not any("岭苑" in text.words(t) for t in texts)
+    assert not any("岭苑" in idx.segmenter.analyse(t)[0] for t in texts)
     assert not idx.words.scores(q.words).any()  # no passage by words
     assert ranking(idx, question)[0] == 8  # found through 岭 苑 岭苑
     assert idx.search(question)[0].matched == ("岭苑",)
@@ -128,38 +127,54 @@ def test_corpus_terms_read_the_whole_paragraph_of_a_part():
     assert corpus_terms([p]) == {"崂岫通"}
 
 
-def test_index_teaches_jieba_the_corpus_terms():
+def test_index_segments_with_the_corpus_terms():
     term = "崂屿办"  # made up for this test only
-    assert term not in jieba.lcut(f"{term}平台贯通街道")
     texts = list(DISTRICT) + [f"区大数据局上线“{term}”平台，市民可以在线反映诉求。"]
     idx = Index(passages(texts))
     assert term in idx.user_terms
-    assert term in jieba.lcut(f"{term}平台贯通街道")
+    assert term in idx.segmenter.segment(f"{term}平台贯通街道")
     assert term in idx.query(f"{term}平台怎么用？").words
     assert ranking(idx, f"{term}是什么？")[0] == 8
+    assert term not in jieba.lcut(f"{term}平台贯通街道")  # jieba's own dictionary is untouched
+
+
+def test_two_corpora_in_one_process_keep_their_terms_apart():
+    term = "崂屿通"  # made up: corpus A marks it as a name, corpus B uses it unmarked
+    a_texts = list(DISTRICT) + [f"区里推出“{term}”平台，市民可以在线办事。"]
+    b_texts = list(DISTRICT) + [f"市民在{term}平台上反映诉求，街道当天答复。"]
+    question = f"{term}平台能反映诉求吗？"
+    b_alone = Index(passages(b_texts))
+    b_words, b_vocab = b_alone.query(question).words, dict(b_alone.words.vocab)
+    a = Index(passages(a_texts))
+    a_words = a.query(question).words
+    assert term in a_words and term not in b_words  # A knows the name, B does not
+    b_after = Index(passages(b_texts))
+    assert b_after.query(question).words == b_alone.query(question).words == b_words
+    assert b_after.words.vocab == b_vocab  # B's index is the same with A loaded
+    assert Index(passages(a_texts)).query(question).words == a_words
 
 
 def test_coverage_all_none_and_unknown(index):
     q = index.query("樱桃节吸引游客采摘")
-    matched, coverage = index.coverage(q, CHERRY)
+    matched, coverage = index.coverages(q, [CHERRY])[0]
     assert coverage == pytest.approx(1.0)
     assert set(matched) == set(q.words)
-    assert index.coverage(q, FINANCE) == ((), 0.0)
+    assert index.coverages(q, [FINANCE])[0] == ((), 0.0)
 
     with_unknown = index.query("樱桃节吸引游客采摘火箭发射")
-    matched, coverage = index.coverage(with_unknown, CHERRY)
+    matched, coverage = index.coverages(with_unknown, [CHERRY])[0]
     assert 0.0 < coverage < 1.0
     assert "火箭" not in matched and "发射" not in matched and "樱桃" in matched
 
 
 def test_coverage_weighs_an_unknown_word_like_the_rarest_word(index):
-    one_known = index.coverage(index.query("樱桃火箭"), CHERRY)[1]
+    one_known = index.coverages(index.query("樱桃火箭"), [CHERRY])[0][1]
     assert one_known == pytest.approx(0.5)
 
 
 def test_coverage_of_a_split_compound_counts_as_matched(index):
     q = index.query("医生")
-    assert index.coverage(q, DOCTOR) == (("医生",), 1.0)
+    assert index.coverages(q, [DOCTOR])[0] == (("医生",), 1.0)
 
 
 def test_hits_carry_coverage_and_matched_words(index):

@@ -13,6 +13,12 @@ except ImportError:  # tests/ imported as a package
     from tests import corpus_samples  # noqa: F401
 from bot.search import text
 
+SEG = text.Segmenter()  # jieba's dictionary, no corpus terms
+
+
+def words(t: str) -> list[str]:
+    return SEG.analyse(t)[0]
+
 
 @pytest.mark.parametrize(
     "raw, expected",
@@ -32,12 +38,12 @@ def test_normalise(raw, expected):
 
 
 def test_traditional_and_simplified_questions_meet_the_same_words():
-    assert text.words("嶗山區的黨員幹部有多少？") == text.words("崂山区的党员干部有多少？")
-    assert text.words("ＧＤＰ增長了多少") == text.words("gdp增长了多少")
+    assert words("嶗山區的黨員幹部有多少？") == words("崂山区的党员干部有多少？")
+    assert words("ＧＤＰ增長了多少") == words("gdp增长了多少")
 
 
 def test_words_drop_punctuation_and_question_words_keep_content():
-    ws = text.words("2023年崂山区生产总值是多少？")
+    ws = words("2023年崂山区生产总值是多少？")
     assert "崂山区" in ws and "生产总值" in ws and "2023" in ws
     assert not {"是", "多少", "？", "?"} & set(ws)
 
@@ -51,14 +57,14 @@ def test_function_words_are_not_content(dropped):
         "的": "崂山区的人才总量",
         "是": "崂山区的面积是多少",
     }[dropped]
-    assert dropped in text.segment(question)  # jieba does cut it out as a word ...
-    assert dropped not in text.words(question)  # ... and it is not ranked on
-    assert text.words(question)  # while the question keeps its content words
+    assert dropped in SEG.segment(question)  # jieba does cut it out as a word ...
+    assert dropped not in words(question)  # ... and it is not ranked on
+    assert words(question)  # while the question keeps its content words
 
 
 def test_words_of_punctuation_and_stopwords_only_is_empty():
-    assert text.words("什么？是吗……的！！") == []
-    assert text.words("   ，。、") == []
+    assert words("什么？是吗……的！！") == []
+    assert words("   ，。、") == []
 
 
 def test_char_ngrams_within_a_run():
@@ -68,68 +74,75 @@ def test_char_ngrams_within_a_run():
 
 
 def test_char_ngrams_do_not_bridge_a_dropped_word():
-    grams = text.analyse("崂山区的人才总量")[1]
+    grams = SEG.analyse("崂山区的人才总量")[1]
     assert {"崂山", "山区", "人才", "总量", "才总"} <= set(grams)
     assert "区人" not in grams  # across '的'
     assert "区的" not in grams and "的" not in grams
     # without the '的' the same characters do make the bigram
-    assert "区人" in text.analyse("崂山区人才总量")[1]
+    assert "区人" in SEG.analyse("崂山区人才总量")[1]
 
 
 def test_char_ngrams_do_not_bridge_punctuation():
-    grams = text.analyse("樱桃，游客")[1]
+    grams = SEG.analyse("樱桃，游客")[1]
     assert "桃游" not in grams and "樱桃" in grams and "游客" in grams
 
 
 def test_char_ngrams_keep_latin_words_and_numbers_whole():
-    grams = text.analyse("GDP增长7.5%，投资230亿元")[1]
+    grams = SEG.analyse("GDP增长7.5%，投资230亿元")[1]
     assert "gdp" in grams and "7.5%" in grams and "230" in grams
     assert "g" not in grams and "7" not in grams and "5" not in grams
     assert "增长" in grams and "亿元" in grams
 
 
 def test_analyse_returns_words_and_grams():
-    words, grams = text.analyse("崂山区人才总量突破23万人")
-    assert words == text.words("崂山区人才总量突破23万人")
-    assert "人才" in words and "人才" in grams and "才" in grams
+    ws, grams = SEG.analyse("崂山区人才总量突破23万人")
+    assert ws == [t for t in SEG.content_runs("崂山区人才总量突破23万人") if t is not None]
+    assert "人才" in ws and "人才" in grams and "才" in grams
 
 
-def test_add_words_keeps_a_new_term_whole():
+def test_a_segmenter_keeps_its_terms_whole_and_to_itself():
     term = "崂岚谷办"  # a made-up name that jieba does not know
-    assert term not in jieba.lcut(f"{term}平台上线")
-    assert text.add_words([term, "x"]) == 1  # one-character terms are not added
-    assert term in jieba.lcut(f"{term}平台上线")
-    assert term in text.words(f"请问{term}平台怎么用")
+    assert term not in SEG.segment(f"{term}平台上线")
+    seg = text.Segmenter([term, "x"])
+    assert seg.terms == (term,)  # one-character terms are not added
+    assert term in seg.segment(f"{term}平台上线")
+    assert term in seg.analyse(f"请问{term}平台怎么用")[0]
+    assert term not in SEG.segment(f"{term}平台上线")  # another segmenter never sees it ...
+    assert term not in jieba.lcut(f"{term}平台上线")  # ... nor does jieba's own
 
 
-def test_add_words_normalises_the_term():
-    text.add_words(["嶗韻閣"])  # traditional script, stored simplified
-    assert "崂韵阁" in text.words("崂韵阁开放时间")
-    assert "崂韵阁" in text.words("嶗韻閣開放時間")
+def test_a_segmenter_normalises_its_terms():
+    seg = text.Segmenter(["嶗韻閣"])  # traditional script, stored simplified
+    assert "崂韵阁" in seg.analyse("崂韵阁开放时间")[0]
+    assert "崂韵阁" in seg.analyse("嶗韻閣開放時間")[0]
 
 
 # --------------------------------------------------------------------------- the dictionary cache
 
-# jieba's dictionary is process-wide, so each way of loading it runs in a fresh process that
-# cuts the same texts and prints the cuts as JSON: argv = cache dir ("-": jieba's own loading),
-# lazy or full, words to add first ("|"-separated), then the texts come on stdin.
+# Each way of loading the dictionary runs in a fresh process (the shipped table is read once per
+# process) that cuts the same texts and prints the cuts as JSON: argv = cache dir ("-": jieba's
+# own tokenizer, the reference), lazy or full, words to add first ("|"-separated), then the texts
+# come on stdin.
 CUT_SCRIPT = """
 import json, sys, threading
 from pathlib import Path
 import jieba
 from bot.search import text
 cache, mode, added = sys.argv[1], sys.argv[2], [w for w in sys.argv[3].split("|") if w]
-text.load_dictionary(None if cache == "-" else Path(cache), lazy=(mode == "lazy"))
-text.add_words(added)
+if cache == "-":
+    for w in added: jieba.add_word(w)
+    tok = jieba.dt
+else:
+    tok = text.Segmenter(added, cache_dir=Path(cache), lazy=(mode == "lazy")).tokenizer
 texts = json.loads(sys.stdin.read())
 cuts = [None] * len(texts)
 def cut(i):
-    cuts[i] = jieba.lcut(texts[i])  # jieba itself, not only text.segment, sees the whole table
+    cuts[i] = tok.lcut(texts[i])  # jieba's own cut, not only Segmenter.segment, sees the whole table
 threads = [threading.Thread(target=cut, args=(i,)) for i in range(len(texts))]
 for t in threads: t.start()
 for t in threads: t.join()
-table = type(jieba.dt.FREQ).__name__
-print(json.dumps({"cuts": cuts, "total": jieba.dt.total, "table": table}, ensure_ascii=False))
+table = type(tok.FREQ).__name__
+print(json.dumps({"cuts": cuts, "total": tok.total, "table": table}, ensure_ascii=False))
 """
 
 

@@ -81,8 +81,11 @@ def save(index: Index, path: Path, key: str) -> None:
         raise
 
 
-def load(path: Path, key: str) -> Index | None:
-    """The cached index, or None when the file is missing, corrupt, stale or not ours."""
+def load(path: Path, key: str, cache_dir: Path | None = None) -> Index | None:
+    """The cached index, or None when the file is missing, corrupt, stale or not ours.
+
+    ``cache_dir`` holds jieba's dictionary in fast form (see ``text.Segmenter``).
+    """
     if not path.is_file():
         return None
     try:
@@ -98,7 +101,7 @@ def load(path: Path, key: str) -> Index | None:
         ]
         if any(m.n_docs != len(passages) for m in models):
             raise ValueError("passage count does not match the matrices")
-        return Index(passages, set(meta["user_terms"]), models)  # type: ignore[arg-type]
+        return Index(passages, set(meta["user_terms"]), models, cache_dir=cache_dir)  # type: ignore[arg-type]
     except Exception as exc:  # any damage at all means: rebuild
         log.warning("index cache %s is unreadable (%s), rebuilding", path, exc)
         return None
@@ -145,13 +148,12 @@ def load_or_build(
     A build segments on every core when the corpus is large (``workers``: how many processes),
     calling ``progress(passages done, passages in all)`` as it goes; ``rebuild`` ignores the cache.
     """
-    text.load_dictionary(data_dir)
     if data_dir is None:
         passages = _passages(corpus_path)
         return build_index(passages, progress, workers=workers)
     key = corpus_key(corpus_path)
     path = cache_path(data_dir, corpus_path)
-    index = None if rebuild else load(path, key)
+    index = None if rebuild else load(path, key, data_dir)
     if index is not None:
         return index
     passages = _passages(corpus_path)
@@ -175,11 +177,11 @@ def build_index(
     if parallel.worker_count(len(passages), workers) <= 1:
         if progress:
             progress(0, len(passages))
-        index = Index(passages, terms)  # in-process, as Index always did
+        index = Index(passages, terms, cache_dir=cache_dir)  # in-process
         if progress:
             progress(len(passages), len(passages))
         return index
     models = parallel.build_models(
         [p.text for p in passages], terms, workers=workers, cache_dir=cache_dir, progress=progress
     )
-    return Index(passages, terms, models)
+    return Index(passages, terms, models, cache_dir=cache_dir)

@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -70,13 +71,19 @@ class Index:
         passages: Sequence[Passage],
         user_terms: set[str] | None = None,
         models: tuple[SparseBM25, SparseBM25] | None = None,
+        *,
+        cache_dir: Path | None = None,
     ):
-        """Index the passages (or adopt ``models`` already built from them, e.g. from a cache)."""
+        """Index the passages (or adopt ``models`` already built from them, e.g. from a cache).
+
+        The index segments with a jieba of its own that knows the corpus' terms (``user_terms``,
+        by default those the corpus marks); ``cache_dir`` holds jieba's dictionary in fast form.
+        """
         self.passages = list(passages)
         self.user_terms = sorted(user_terms if user_terms is not None else corpus_terms(passages))
-        text.add_words(self.user_terms)
+        self.segmenter = text.Segmenter(self.user_terms, cache_dir=cache_dir)
         if models is None:
-            analysed = [text.analyse(p.text) for p in self.passages]
+            analysed = [self.segmenter.analyse(p.text) for p in self.passages]
             models = (
                 SparseBM25.build([w for w, _ in analysed]),
                 SparseBM25.build([g for _, g in analysed]),
@@ -91,7 +98,7 @@ class Index:
 
     def query(self, question: str) -> Query:
         normalised = text.normalise(question)
-        w, g = text.analyse(normalised, normalised=True)
+        w, g = self.segmenter.analyse(normalised, normalised=True)
         return Query(normalised, tuple(w), tuple(g))
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
@@ -154,16 +161,13 @@ class Index:
         score = fused * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * coverage)
         return Hit(self.passages[i], score, coverage, matched, weights, wanted)
 
-    def coverage(self, q: Query, i: int) -> tuple[tuple[str, ...], float]:
-        """Which question words passage ``i`` holds, and their idf-weighted share.
+    def coverages(self, q: Query, rows: Sequence[int]) -> list[tuple[tuple[str, ...], float]]:
+        """Which question words each passage holds, and their idf-weighted share.
 
         A word the corpus never uses weighs as much as the rarest word: a question about
-        something the corpus does not know is mostly unmatched.
+        something the corpus does not know is mostly unmatched. Each word's postings are
+        searched once for all the rows.
         """
-        return self.coverages(q, [i])[0]
-
-    def coverages(self, q: Query, rows: Sequence[int]) -> list[tuple[tuple[str, ...], float]]:
-        """``coverage`` of several passages: each word's postings are searched once for all."""
         words = list(dict.fromkeys(q.words))
         if not words:
             return [((), 0.0)] * len(rows)

@@ -2,9 +2,8 @@
 
 jieba segments about a thousand passages a second on one core, so a corpus of a million passages
 is most of an hour in one process. Here the texts are cut into chunks and a pool of worker
-processes (one per core) analyses them with ``text.analyse``; each worker first loads jieba's
-dictionary and the corpus' own terms (``text.add_words``), so its cuts are the ones the main
-process would make. For building an index the workers send back term counts (``bm25.count_terms``:
+processes (one per core) analyses them; each worker first makes a ``text.Segmenter`` with
+jieba's dictionary and the corpus' own terms, so its cuts are the ones the index would make. For building an index the workers send back term counts (``bm25.count_terms``:
 a few numpy arrays and each chunk's distinct terms) instead of every token, which keeps both the
 pickling and the main process' share of the work small.
 
@@ -74,13 +73,16 @@ def map_chunks(
     if progress:
         progress(0, len(texts))
     if n <= 1:
-        _init_worker(terms, cache_dir)
-        results: Iterable[T] = map(fn, chunks)
-        for chunk_result in results:
-            done = min(done + size, len(texts))
-            if progress:
-                progress(done, len(texts))
-            yield chunk_result
+        global _segmenter
+        outer, _segmenter = _segmenter, text.Segmenter(terms, cache_dir=cache_dir, lazy=False)
+        try:
+            for chunk_result in map(fn, chunks):
+                done = min(done + size, len(texts))
+                if progress:
+                    progress(done, len(texts))
+                yield chunk_result
+        finally:
+            _segmenter = outer
         return
     with _context().Pool(n, initializer=_init_worker, initargs=(terms, cache_dir)) as pool:
         for chunk_result in pool.imap(fn, chunks):
@@ -99,16 +101,24 @@ def _context() -> Any:
     return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
+# This worker's segmenter (the one map_chunks' chunk functions use): made by ``_init_worker``
+# in a pool process, or for the duration of an in-process run.
+_segmenter: text.Segmenter | None = None
+
+
 def _init_worker(user_terms: list[str], cache_dir: Path | None) -> None:
-    text.load_dictionary(cache_dir, lazy=False)  # a plain dict: it will cut thousands of texts
-    text.add_words(user_terms)
+    global _segmenter
+    _segmenter = text.Segmenter(user_terms, cache_dir=cache_dir, lazy=False)  # it will cut thousands
+
+
+def segmenter() -> text.Segmenter:
+    """The segmenter of the map_chunks run this chunk function is part of."""
+    if _segmenter is None:
+        raise RuntimeError("parallel.segmenter() is for chunk functions run by map_chunks")
+    return _segmenter
 
 
 # --------------------------------------------------------------------------- chunk functions
-
-
-def _analyse_chunk(texts: list[str]) -> list[tuple[list[str], list[str]]]:
-    return [text.analyse(t) for t in texts]
 
 
 @dataclass
@@ -120,29 +130,11 @@ class Counted:
 
 
 def _count_chunk(texts: list[str]) -> Counted:
-    analysed = [text.analyse(t) for t in texts]
+    analysed = [segmenter().analyse(t) for t in texts]
     return Counted(count_terms([w for w, _ in analysed]), count_terms([g for _, g in analysed]))
 
 
 # --------------------------------------------------------------------------- entry points
-
-
-def analyse_many(
-    texts: Sequence[str],
-    user_terms: Iterable[str] = (),
-    *,
-    workers: int | None = None,
-    cache_dir: Path | None = None,
-    progress: Progress | None = None,
-) -> list[tuple[list[str], list[str]]]:
-    """``text.analyse`` of every text (words, character n-grams), on every core when many."""
-    out: list[tuple[list[str], list[str]]] = []
-    for part in map_chunks(
-        _analyse_chunk, texts, user_terms=user_terms, workers=workers, cache_dir=cache_dir,
-        progress=progress,
-    ):
-        out.extend(part)
-    return out
 
 
 def count_many(

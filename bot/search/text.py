@@ -12,7 +12,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
 import jieba
@@ -55,16 +55,6 @@ def is_content(token: str) -> bool:
     return bool(_WORDLIKE.search(token)) and token not in STOPWORDS
 
 
-def segment(text: str, *, normalised: bool = False) -> list[str]:
-    """jieba words of the normalised text (``normalised``: it already is)."""
-    return [t for t in jieba.lcut(text if normalised else normalise(text)) if t.strip()]
-
-
-def words(text: str) -> list[str]:
-    """The word tokens BM25 ranks on."""
-    return [t for t in segment(text) if is_content(t)]
-
-
 def char_ngrams(tokens: Iterable[str]) -> list[str]:
     """Character unigrams and bigrams of the content words, kept apart by dropped words.
 
@@ -92,26 +82,6 @@ def _grams(run: str) -> list[str]:
     return chars + [a + b for a, b in zip(chars, chars[1:])]
 
 
-def content_runs(text: str, *, normalised: bool = False) -> list[str | None]:
-    """Segmented words with a ``None`` marker wherever a function word or punctuation was."""
-    out: list[str | None] = []
-    for t in segment(text, normalised=normalised):
-        out.append(t if is_content(t) else None)
-    return out
-
-
-def analyse(text: str, *, normalised: bool = False) -> tuple[list[str], list[str]]:
-    """Both token streams of one text: (words, character n-grams)."""
-    runs = content_runs(text, normalised=normalised)
-    return [t for t in runs if t is not None], char_ngrams(runs)
-
-
-@lru_cache(maxsize=1)
-def _dictionary_loaded() -> bool:
-    jieba.initialize()
-    return True
-
-
 class LazyFreq(dict):
     """jieba's word -> count table, filled one first character at a time as lookups reach it.
 
@@ -131,7 +101,7 @@ class LazyFreq(dict):
         }
         if len(self._spans) != len(starts) - 1:
             raise ValueError("two groups share a first character")
-        self._blob, self._freqs = blob, freqs
+        self._blob, self._freqs, self._groups = blob, freqs, groups
         self.total = total  # jieba's (its dict.txt repeats a few words: not sum(freqs))
         self._lock = threading.Lock()
 
@@ -162,6 +132,10 @@ class LazyFreq(dict):
         if isinstance(key, str) and key[:1] in self._spans:
             self._fill(key[0])
         return super().get(key, default)
+
+    def fresh(self) -> LazyFreq:
+        """A new, empty table over the same words (the blob and arrays are shared, read-only)."""
+        return LazyFreq(self._blob, self._freqs, self._groups, self.total)
 
     def filled(self) -> dict[str, int]:
         """The whole table as a plain dict (no lookup overhead: for segmenting a large corpus)."""
@@ -212,40 +186,6 @@ def _write_dictionary(cache_dir: Path, freq: dict[str, int], total: int) -> None
     _write_atomically(words_file, lambda out: out.write(blob.encode("utf-8")))
 
 
-def load_dictionary(cache_dir: Path | None, *, lazy: bool = True) -> None:
-    """Load jieba's dictionary, from a fast cache in ``cache_dir`` when there is one.
-
-    jieba's own cache is a marshal file that takes ~1 s to read. The cache here is the same
-    words and counts grouped by first character, read as one text blob and two numpy arrays in
-    ~20 ms and filled in per first character as texts need it (``LazyFreq``); ``lazy=False``
-    fills it all at once (0.3 s), for segmenting a large corpus. Same dictionary, same cuts.
-    """
-    freq = jieba.dt.FREQ if jieba.dt.initialized else None
-    if isinstance(freq, LazyFreq):
-        if not lazy:
-            with jieba.dt.lock:
-                jieba.dt.FREQ = freq.filled()
-        return
-    if jieba.dt.initialized or cache_dir is None:
-        _dictionary_loaded()
-        return
-    try:
-        table = _read_dictionary(cache_dir)
-    except Exception:  # missing, empty, truncated, foreign: rebuild it from jieba's own
-        table = None
-    if table is None:
-        _dictionary_loaded()
-        try:
-            _write_dictionary(cache_dir, jieba.dt.FREQ, jieba.dt.total)
-        except OSError:
-            pass
-        return
-    with jieba.dt.lock:
-        jieba.dt.FREQ = table if lazy else table.filled()
-        jieba.dt.total = table.total
-        jieba.dt.initialized = True
-
-
 def _write_atomically(path: Path, write) -> None:
     """Write beside, then rename: a crash or a second process never sees half a file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -257,13 +197,83 @@ def _write_atomically(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def add_words(terms: Iterable[str], freq: int | None = None) -> int:
-    """Teach jieba terms it must keep whole; returns how many were added."""
-    _dictionary_loaded()
-    n = 0
-    for term in terms:
-        term = normalise(term)
-        if len(term) >= 2:
-            jieba.add_word(term, freq=freq)
-            n += 1
-    return n
+@dataclass(frozen=True)
+class _Shipped:
+    """jieba's shipped dictionary, read once per process: no corpus ever changes it."""
+
+    template: LazyFreq | None  # from the fast cache: copied empty for each segmenter
+    plain: dict[str, int] | None  # from jieba's own loading: copied whole
+    total: int
+
+
+_SHIPPED_LOCK = threading.Lock()
+_shipped_by_dir: dict[Path | None, _Shipped] = {}
+
+
+def _shipped(cache_dir: Path | None) -> _Shipped:
+    """The shipped dictionary, from the fast cache in ``cache_dir`` when it is there (else from
+    jieba's own loading, then written to ``cache_dir`` for the next start)."""
+    with _SHIPPED_LOCK:
+        found = _shipped_by_dir.get(cache_dir)
+        if found is None:
+            found = _shipped_by_dir[cache_dir] = _read_shipped(cache_dir)
+        return found
+
+
+def _read_shipped(cache_dir: Path | None) -> _Shipped:
+    if cache_dir is not None:
+        try:
+            table = _read_dictionary(cache_dir)
+            return _Shipped(table, None, table.total)
+        except Exception:  # missing, empty, truncated, foreign: rebuild it from jieba's own
+            pass
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    if cache_dir is not None:
+        try:
+            _write_dictionary(cache_dir, tokenizer.FREQ, tokenizer.total)
+        except OSError:
+            pass
+    return _Shipped(None, tokenizer.FREQ, tokenizer.total)
+
+
+class Segmenter:
+    """jieba with a dictionary of its own: the shipped words plus one corpus' terms.
+
+    Each index owns one, so two corpora in one process (``eval`` on two sets, a ``/reload``)
+    never see each other's terms. ``cache_dir`` holds a fast copy of jieba's dictionary, read in
+    ~20 ms and filled per first character as texts need it (``LazyFreq``); ``lazy=False`` fills
+    it all at once (0.3 s), for segmenting a large corpus. Same dictionary, same cuts.
+    """
+
+    def __init__(self, terms: Iterable[str] = (), *, cache_dir: Path | None = None, lazy: bool = True):
+        shipped = _shipped(cache_dir)
+        tokenizer = jieba.Tokenizer()
+        if shipped.template is not None:
+            fresh = shipped.template.fresh()
+            tokenizer.FREQ = fresh if lazy else fresh.filled()
+        else:
+            tokenizer.FREQ = dict(shipped.plain or {})
+        tokenizer.total = shipped.total
+        tokenizer.initialized = True
+        self.tokenizer = tokenizer
+        added = []
+        for term in terms:
+            term = normalise(term)
+            if len(term) >= 2:  # a one-character "term" would only split words apart
+                tokenizer.add_word(term)
+                added.append(term)
+        self.terms = tuple(added)
+
+    def segment(self, text: str, *, normalised: bool = False) -> list[str]:
+        """jieba words of the normalised text (``normalised``: it already is)."""
+        return [t for t in self.tokenizer.lcut(text if normalised else normalise(text)) if t.strip()]
+
+    def content_runs(self, text: str, *, normalised: bool = False) -> list[str | None]:
+        """Segmented words with a ``None`` marker wherever a function word or punctuation was."""
+        return [t if is_content(t) else None for t in self.segment(text, normalised=normalised)]
+
+    def analyse(self, text: str, *, normalised: bool = False) -> tuple[list[str], list[str]]:
+        """Both token streams of one text: (words, character n-grams)."""
+        runs = self.content_runs(text, normalised=normalised)
+        return [t for t in runs if t is not None], char_ngrams(runs)
