@@ -15,10 +15,11 @@ from pathlib import Path
 # command keeps them (in the project's .venv and bot/__pycache__).
 sys.dont_write_bytecode = False
 
-from bot.answering import answer as answering  # noqa: E402 (after the line above, on purpose)
+# The imports below come after the line above on purpose (E402 is off for this file).
+from bot.answering import answer as answering
 from bot.config import ConfigError, Settings, load_settings
-from bot.search.corpus import CorpusError
 from bot.search.cache import load_or_build
+from bot.search.corpus import CorpusError
 from bot.search.index import Index
 
 log = logging.getLogger("bot")

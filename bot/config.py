@@ -73,7 +73,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
     base_url = get("BOT_API_BASE_URL") or DEFAULT_BASE_URL
     parsed = urlparse(base_url)
     try:
-        port_ok = parsed.port is None or 0 < parsed.port
+        port_ok = parsed.port is None or parsed.port > 0
     except ValueError:
         port_ok = False
     if parsed.scheme not in ("http", "https") or not parsed.hostname or not port_ok:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.ops.store import LoggedQuestion, Report
 
@@ -34,7 +34,7 @@ def report_html(r: Report) -> str:
 def unanswered_html(declined: list[LoggedQuestion], disliked: list[LoggedQuestion], limit: int = 4096) -> str:
     """Recent declined and 👎 questions; whole lines only, within ``limit`` characters."""
     def line(q: LoggedQuestion) -> str:
-        when = datetime.fromtimestamp(q.at, tz=timezone.utc).strftime("%m-%d %H:%M")
+        when = datetime.fromtimestamp(q.at, tz=UTC).strftime("%m-%d %H:%M")
         return f"{when} [{q.place}] {html.escape(q.question.strip()[:200], quote=False)}"
 
     sections = [("<b>最近未找到答案的问题</b>", declined), ("<b>收到 👎 的问题</b>", disliked)]

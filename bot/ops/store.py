@@ -126,7 +126,9 @@ class Store:
                     json.dumps(list(passages), ensure_ascii=False), float(latency_ms),
                 ),
             )
-            return int(cur.lastrowid)
+            row_id = cur.lastrowid
+            assert row_id is not None  # set by every successful INSERT
+            return row_id
 
     def record_feedback(self, question_id: int, user_id: int | None, vote: int) -> bool:
         """Record 👍 (+1) or 👎 (-1) once per user and answer; a second press replaces the first.

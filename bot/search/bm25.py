@@ -6,8 +6,9 @@ weight is computed once into a sparse matrix, and a query is scored by summing i
 ``tests/test_bm25.py`` checks the scores against ``BM25Okapi.get_scores``.
 
 Building is vectorised so that a million passages take a minute and a few GB on top of their
-segmentation: the tokens of a run of passages are counted at once (``count_terms``: one ``np.unique`` over (passage, term) keys, no
-per-passage ``Counter``), in the corpus' worker processes when there are several
+segmentation: the tokens of a run of passages are counted at once (``count_terms``: one
+``np.unique`` over (passage, term) keys, no per-passage ``Counter``), in the corpus' worker
+processes when there are several
 (``bot/search/parallel.py``), and ``Builder`` files each run's counts straight into the final
 column-compressed arrays.
 """
@@ -89,9 +90,9 @@ class SparseBM25:
         A fresh array of a million scores costs more to map in (a page fault every 4 KB) than
         to compute.
         """
-        terms: dict[int, int] = {}
-        for t in query:
-            i = self.vocab.get(t)
+        terms: dict[int, int] = {}  # column -> how often the query has its term
+        for word in query:
+            i = self.vocab.get(word)
             if i is not None:
                 terms[i] = terms.get(i, 0) + 1
         if out is None:
@@ -160,7 +161,8 @@ class TermCounts:
     """How often each term occurs in each passage of a run of passages, in the run's own numbering.
 
     One entry per distinct (passage, term) pair (``count_terms`` sorts them by passage, then
-    term); ``terms`` maps the run's term numbers back to the terms. Small to send between processes: no per-token strings.
+    term); ``terms`` maps the run's term numbers back to the terms. Small to send between
+    processes: no per-token strings.
     """
 
     terms: list[str]

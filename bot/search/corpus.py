@@ -188,7 +188,7 @@ def _squash(text: str) -> str:
 def is_caption(par: str) -> bool:
     """A photo caption: a short line behind a bullet mark (■ ...)."""
     m = _CAPTION_MARK.match(par)
-    return bool(m) and len(par) - m.end() <= CAPTION_MAX_CHARS
+    return m is not None and len(par) - m.end() <= CAPTION_MAX_CHARS
 
 
 def is_credit(par: str) -> bool:

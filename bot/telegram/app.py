@@ -23,18 +23,19 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram import handlers
-from bot.telegram import messages
-from bot.config import ConfigError, Settings
-from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest
 from bot.answering.service import Service
+from bot.config import ConfigError, Settings
 from bot.ops.store import Store
+from bot.telegram import handlers, messages
+from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest
 
 log = logging.getLogger(__name__)
 
 
 def build_application(settings: Settings, service: Service, store: Store | None = None) -> Application:
     """An Application ready to start; the index is already built, so no update waits for it."""
+    if settings.bot_token is None:
+        raise ConfigError("BOT_TOKEN is not set: the Telegram bot needs one (from @BotFather)")
 
     async def post_init(app: Application) -> None:
         app.bot_data["service"] = service

@@ -13,12 +13,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import ContextTypes
 
 from bot.answering import answer as answering
-from bot.telegram import messages
-from bot.ops import reports
 from bot.answering.answer import Answer
-from bot.search.corpus import CorpusError
 from bot.answering.service import Service
+from bot.ops import reports
 from bot.ops.store import Store
+from bot.search.corpus import CorpusError
+from bot.telegram import messages
 
 log = logging.getLogger(__name__)
 

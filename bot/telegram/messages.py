@@ -20,8 +20,8 @@ from telegram import (
 
 from bot.answering import answer as answering
 from bot.answering.answer import Answer
-from bot.search.corpus import Passage
 from bot.answering.service import MAX_RESULTS, Service, base36
+from bot.search.corpus import Passage
 
 MAX_CALLBACK_BYTES = 64
 INLINE_PAGE = 10
@@ -133,7 +133,8 @@ def paragraph_html(passage: Passage) -> str:
     text = f"<blockquote>{body}</blockquote>\n— {source}"
     if len(text) > answering.MAX_MESSAGE_CHARS:  # a paragraph longer than a message: its opening
         room = answering.MAX_MESSAGE_CHARS - len(source) - 40
-        text = f"<blockquote>{html.escape((passage.context or passage.text)[:room], quote=False)}…</blockquote>\n— {source}"
+        opening = html.escape((passage.context or passage.text)[:room], quote=False)
+        text = f"<blockquote>{opening}…</blockquote>\n— {source}"
     return text
 
 
