@@ -63,10 +63,16 @@ async def _reply_answer(message: Message, context: ContextTypes.DEFAULT_TYPE, qu
     )
 
 
+# Every handler below is registered for updates that carry what it reads (a message, a callback
+# query, an inline query); it returns at once on any other update, as PTB's types allow.
+
+
 async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if (message := update.effective_message) is None:
+        return
     service = _service(context)
     user = update.effective_user
-    await update.effective_message.reply_text(
+    await message.reply_text(
         messages.start_html(service, user.first_name if user else None),
         parse_mode=ParseMode.HTML,
         reply_markup=messages.examples_keyboard(service),
@@ -74,34 +80,40 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(
-        messages.help_html(context.bot.username), parse_mode=ParseMode.HTML
-    )
+    if (message := update.effective_message) is None:
+        return
+    await message.reply_text(messages.help_html(context.bot.username), parse_mode=ParseMode.HTML)
 
 
 async def about_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(
-        messages.about_html(_service(context)), parse_mode=ParseMode.HTML
-    )
+    if (message := update.effective_message) is None:
+        return
+    await message.reply_text(messages.about_html(_service(context)), parse_mode=ParseMode.HTML)
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/ask 问题 — in groups and private chats alike (also /ask：问题, glued as is usual in Chinese)."""
-    question = command_argument(update.effective_message)
-    if not question.strip():
-        await update.effective_message.reply_text(messages.ASK_HINT)
+    if (message := update.effective_message) is None:
         return
-    await _reply_answer(update.effective_message, context, question)
+    question = command_argument(message)
+    if not question.strip():
+        await message.reply_text(messages.ASK_HINT)
+        return
+    await _reply_answer(message, context, question)
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any text in a private chat is a question."""
-    await _reply_answer(update.effective_message, context, update.effective_message.text)
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    await _reply_answer(message, context, message.text)
 
 
 async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In groups: answer a mention of the bot or a reply to one of its messages; else stay silent."""
-    message = update.effective_message
+    if (message := update.effective_message) is None:
+        return
     question = addressed_question(message, context.bot.id, context.bot.username)
     if question is None:
         return
@@ -123,7 +135,9 @@ def command_argument(message: Message) -> str:
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A /command the bot does not have, in a private chat: say what it does have."""
-    await update.effective_message.reply_text(messages.UNKNOWN_COMMAND)
+    if (message := update.effective_message) is None:
+        return
+    await message.reply_text(messages.UNKNOWN_COMMAND)
 
 
 def addressed_question(message: Message, bot_id: int, bot_username: str | None) -> str | None:
@@ -146,20 +160,24 @@ def addressed_question(message: Message, bot_id: int, bot_username: str | None) 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A sticker, photo, voice note or location in a private chat gets a one-line hint."""
-    await update.effective_message.reply_text(messages.NON_TEXT_HINT)
+    if (message := update.effective_message) is None:
+        return
+    await message.reply_text(messages.NON_TEXT_HINT)
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
+    if (query := update.callback_query) is None:
+        return
     service = _service(context)
     cb = messages.decode_callback(query.data)
+    message = query.message
+    # Not a Message: none (an inline answer's button) or an InaccessibleMessage (too old to reach).
     if (
-        cb is None or cb.generation != service.generation or query.message is None
-        or not _on_message(query.data, query.message)
+        cb is None or cb.generation != service.generation or not isinstance(message, Message)
+        or not _on_message(query.data, message)
     ):
         await query.answer(messages.STALE)
         return
-    message = query.message
     if cb.kind == "vote":
         store = _store(context)
         vote = 1 if cb.offset == messages.VOTE_UP else -1
@@ -203,14 +221,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _on_message(data: str | None, message: Message) -> bool:
     """Was the pressed data really on that message? (Only a forged client sends other data.)"""
-    markup = getattr(message, "reply_markup", None)
+    markup = message.reply_markup
     if markup is None:
         return False
     return any(b.callback_data == data for row in markup.inline_keyboard for b in row)
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.inline_query
+    if (query := update.inline_query) is None:
+        return
     offset = int(query.offset) if query.offset.isascii() and query.offset.isdigit() else 0
     if offset == 0 and query.query.strip() and _store(context) is not None:
         # Log the first page only: the later pages are the same question scrolled.
@@ -229,8 +248,8 @@ def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return user is not None and user.id in context.bot_data.get("admins", frozenset())
 
 
-async def _refuse(update: Update) -> None:
-    await update.effective_message.reply_text(messages.NOT_ADMIN)
+async def _refuse(message: Message) -> None:
+    await message.reply_text(messages.NOT_ADMIN)
 
 
 def _number_arg(context: ContextTypes.DEFAULT_TYPE, default: int, lo: int, hi: int) -> int:
@@ -240,55 +259,57 @@ def _number_arg(context: ContextTypes.DEFAULT_TYPE, default: int, lo: int, hi: i
     return default
 
 
-async def _admin_store(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Store | None:
+async def _admin_store(message: Message, update: Update, context: ContextTypes.DEFAULT_TYPE) -> Store | None:
     """The question log for an admin; anyone else gets a polite refusal (and None)."""
     if not _is_admin(update, context):
-        await _refuse(update)
+        await _refuse(message)
         return None
     store = _store(context)
     if store is None:
-        await update.effective_message.reply_text("问题日志未启用。")
+        await message.reply_text("问题日志未启用。")
     return store
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats [days] — admins only."""
-    if (store := await _admin_store(update, context)) is None:
+    if (message := update.effective_message) is None:
+        return
+    if (store := await _admin_store(message, update, context)) is None:
         return
     report = store.report(days=_number_arg(context, 7, 1, 3650))
-    await update.effective_message.reply_text(reports.report_html(report), parse_mode=ParseMode.HTML)
+    await message.reply_text(reports.report_html(report), parse_mode=ParseMode.HTML)
     png = reports.chart_png(report)
     if png is not None:
-        await update.effective_message.reply_photo(png, caption=f"每日问题数（最近 {report.days} 天）")
+        await message.reply_photo(png, caption=f"每日问题数（最近 {report.days} 天）")
 
 
 async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/unanswered [n] — admins only."""
-    if (store := await _admin_store(update, context)) is None:
+    if (message := update.effective_message) is None:
+        return
+    if (store := await _admin_store(message, update, context)) is None:
         return
     n = _number_arg(context, 10, 1, 50)
     text = reports.unanswered_html(store.recent_declined(n), store.thumbs_down(n), answering.MAX_MESSAGE_CHARS)
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload — admins only: rebuild the index in the background, then swap it in."""
+    if (message := update.effective_message) is None:
+        return
     if not _is_admin(update, context):
-        await _refuse(update)
+        await _refuse(message)
         return
     old = _service(context)
-    await update.effective_message.reply_text(messages.RELOAD_STARTED)
+    await message.reply_text(messages.RELOAD_STARTED)
     try:
         new = await asyncio.to_thread(old.reloaded, context.bot_data.get("data_dir"))
     except CorpusError as exc:
-        await update.effective_message.reply_text(
-            f"资料有误，继续使用旧索引：{html.escape(str(exc), quote=False)}"
-        )
+        await message.reply_text(f"资料有误，继续使用旧索引：{html.escape(str(exc), quote=False)}")
         return
     context.bot_data["service"] = new  # one assignment: every later update sees the new index
-    await update.effective_message.reply_text(
-        f"已重新加载：{len(new.documents())} 篇文档，{len(new.index)} 个段落。"
-    )
+    await message.reply_text(f"已重新加载：{len(new.documents())} 篇文档，{len(new.index)} 个段落。")
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
