@@ -6,6 +6,8 @@ bot never reaches this module.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import json
 import secrets
@@ -13,9 +15,14 @@ import sqlite3
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,7 +81,12 @@ class LoggedQuestion:
 
 
 class Store:
-    """One SQLite file; safe to call from the event loop's threads (one lock, short writes)."""
+    """One SQLite file; its methods are safe to call from any thread (one lock, short writes).
+
+    They block while SQLite works (a write waits for the disk): the command line calls them
+    directly, while the bot's handlers ``await store.run(store.method, ...)``, which runs them on
+    the store's own worker thread so the event loop keeps serving meanwhile.
+    """
 
     def __init__(self, path: Path | str, retention_days: int | None = None):
         self.path = Path(path)
@@ -93,9 +105,18 @@ class Store:
             else:
                 self._salt = row[0]
         self.retention_days = retention_days
+        # One thread: the handlers' writes queue up in order instead of taking the loop's
+        # default executor (which /reload needs) and then waiting for the lock there.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.purge()
 
+    async def run(self, method: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """``method(*args, **kwargs)`` — one of this store's methods — off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, functools.partial(method, *args, **kwargs))
+
     def close(self) -> None:
+        self._worker.shutdown(wait=True)  # the writes already queued finish first
         with self._lock:
             self._db.close()
 

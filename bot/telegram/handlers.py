@@ -31,7 +31,7 @@ def _store(context: ContextTypes.DEFAULT_TYPE) -> Store | None:
     return context.bot_data.get("store")
 
 
-def _ask_and_log(
+async def _ask_and_log(
     context: ContextTypes.DEFAULT_TYPE, place: str, user_id: int | None, question: str,
     k: int | None = None, offset: int = 0,
 ) -> tuple[Answer, int | None]:
@@ -42,8 +42,8 @@ def _ask_and_log(
     store = _store(context)
     if store is None:
         return ans, None
-    log_id = store.log_question(
-        place, user_id, question, ans.answered,
+    log_id = await store.run(
+        store.log_question, place, user_id, question, ans.answered,
         [q.passage.doc for q in ans.quotes], [q.passage.key for q in ans.quotes], latency_ms,
     )
     return ans, log_id
@@ -53,7 +53,7 @@ async def _reply_answer(message: Message, context: ContextTypes.DEFAULT_TYPE, qu
     service = _service(context)
     place = "private" if message.chat.type == ChatType.PRIVATE else "group"
     user_id = message.from_user.id if message.from_user else None
-    ans, log_id = _ask_and_log(context, place, user_id, question)
+    ans, log_id = await _ask_and_log(context, place, user_id, question)
     qid = service.remember(question) if ans.answered else None
     await message.reply_text(
         answering.answer_html(ans),
@@ -182,7 +182,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         store = _store(context)
         vote = 1 if cb.offset == messages.VOTE_UP else -1
         user_id = query.from_user.id if query.from_user else None
-        if store is None or not store.record_feedback(int(cb.ref, 36), user_id, vote):
+        if store is None or not await store.run(store.record_feedback, int(cb.ref, 36), user_id, vote):
             await query.answer(messages.STALE)
             return
         await query.answer(messages.THANKS_UP if vote > 0 else messages.THANKS_DOWN)
@@ -233,7 +233,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     offset = int(query.offset) if query.offset.isascii() and query.offset.isdigit() else 0
     if offset == 0 and query.query.strip() and _store(context) is not None:
         # Log the first page only: the later pages are the same question scrolled.
-        _ask_and_log(context, "inline", query.from_user.id, query.query, k=1)
+        await _ask_and_log(context, "inline", query.from_user.id, query.query, k=1)
     results, next_offset = messages.inline_results(
         _service(context), query.query, offset, context.bot.username
     )
@@ -276,7 +276,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     if (store := await _admin_store(message, update, context)) is None:
         return
-    report = store.report(days=_number_arg(context, 7, 1, 3650))
+    report = await store.run(store.report, days=_number_arg(context, 7, 1, 3650))
     await message.reply_text(reports.report_html(report), parse_mode=ParseMode.HTML)
     png = reports.chart_png(report)
     if png is not None:
@@ -290,7 +290,9 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if (store := await _admin_store(message, update, context)) is None:
         return
     n = _number_arg(context, 10, 1, 50)
-    text = reports.unanswered_html(store.recent_declined(n), store.thumbs_down(n), answering.MAX_MESSAGE_CHARS)
+    declined = await store.run(store.recent_declined, n)
+    disliked = await store.run(store.thumbs_down, n)
+    text = reports.unanswered_html(declined, disliked, answering.MAX_MESSAGE_CHARS)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
