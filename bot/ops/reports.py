@@ -54,18 +54,20 @@ def unanswered_html(declined: list[LoggedQuestion], disliked: list[LoggedQuestio
 
 
 def chart_png(r: Report) -> bytes | None:
-    """Questions per day, answered vs declined, as a PNG; None with a day of data or less."""
+    """Questions per day, answered vs declined, as a PNG; None with a day of data or less.
+
+    Safe to call from a worker thread: a bare ``Figure`` (drawn by Agg) shares no state with
+    other charts, unlike pyplot's global figure manager.
+    """
     if len(r.per_day) < 2:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure  # a second and more to import: only when charting
 
     days = [d[5:] for d, _, _ in r.per_day]
     answered = [a for _, a, _ in r.per_day]
     declined = [x for _, _, x in r.per_day]
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
+    fig = Figure(figsize=(8, 3.6), dpi=110)
+    ax = fig.subplots()
     ax.bar(days, answered, label="answered", color="#4a90d9")
     ax.bar(days, declined, bottom=answered, label="declined", color="#e8a33d")
     ax.set_title(f"Questions per day, last {r.days} days")
@@ -75,5 +77,4 @@ def chart_png(r: Report) -> bytes | None:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()
