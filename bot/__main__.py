@@ -41,8 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="answer from another corpus")
 
-    ev = sub.add_parser("eval", help="measure hit@k and declines on dev questions, and a retrieval benchmark")
-    ev.add_argument("--qa", type=Path, help="questions JSONL (default: eval/seed-qa-dev.jsonl)")
+    ev = sub.add_parser("eval", help="measure hit@k, declines and the decision's trade-off on every question "
+                        "set, CMRC 2018 dev and cross-corpus questions")
+    ev.add_argument("--qa", type=Path, action="append",
+                    help="a questions JSONL (repeatable; default: every eval/seed-qa-*.jsonl)")
     ev.add_argument("--bench", type=Path, help="benchmark dir with corpus.jsonl, queries.jsonl, qrels.tsv "
                     "(default: eval/cmrc2018-dev)")
     ev.add_argument("--no-bench", action="store_true", help="skip the benchmark")
@@ -102,15 +104,12 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.ops import evaluate
 
     index = _load(settings)
-    questions = evaluate.load_questions(args.qa or evaluate.DEV_QA)
+    bench = None if args.no_bench else (args.bench or evaluate.CMRC)
+    if bench is not None and not bench.is_dir():
+        print(f"benchmark {bench}: not found, skipped")
+        bench = None
     print(f"corpus {settings.corpus_path}: {len(index)} passages")
-    evaluate.evaluate_dev(index, questions, verbose=args.verbose)
-    if not args.no_bench:
-        bench = args.bench or evaluate.CMRC
-        if bench.is_dir():
-            evaluate.evaluate_benchmark(bench)
-        else:
-            print(f"benchmark {bench}: not found, skipped")
+    evaluate.evaluate(index, args.qa or evaluate.seed_question_sets(), bench, verbose=args.verbose)
     return 0
 
 

@@ -65,30 +65,12 @@ def assert_escaped(out: str) -> None:
 # --------------------------------------------------------------------------- the decline rule
 
 
-@pytest.mark.parametrize(
-    "coverage, n_matched, expected",
-    [
-        (1.0, 1, True),
-        (A.SURE_COVERAGE, 1, True),  # nearly all of a one-word question
-        (A.SURE_COVERAGE, 0, True),
-        (A.SURE_COVERAGE - 0.01, A.MIN_MATCHED - 1, False),
-        (A.SURE_COVERAGE - 0.01, A.MIN_MATCHED, True),
-        (A.MIN_COVERAGE, A.MIN_MATCHED, True),
-        (A.MIN_COVERAGE - 0.001, A.MIN_MATCHED, False),
-        (A.MIN_COVERAGE - 0.001, A.MIN_MATCHED + 3, False),
-        (A.MIN_COVERAGE, A.MIN_MATCHED - 1, False),
-        (0.5, A.MIN_MATCHED - 1, False),
-        (0.5, A.MIN_MATCHED + 1, True),
-        (0.0, 0, False),
-    ],
-)
-def test_should_answer(coverage, n_matched, expected):
-    matched = tuple(f"词{i}" for i in range(n_matched))
-    assert A.should_answer(make_hit(coverage=coverage, matched=matched)) is expected
+def test_should_answer_at_the_operating_point():
+    from bot.answering import decision
 
-
-def test_should_answer_nothing():
-    assert A.should_answer(None) is False
+    threshold = decision.load_model().threshold
+    assert A.should_answer(threshold) and A.should_answer(1.0)
+    assert not A.should_answer(threshold - 1e-9) and not A.should_answer(0.0)
 
 
 @pytest.mark.parametrize(

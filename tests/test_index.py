@@ -202,10 +202,20 @@ def test_index_of_no_passage_is_empty():
 
 
 def test_fused_scores_are_between_zero_and_one(index):
-    fused, scale = index._fused_scores(index.query("樱桃节游客渔港"))
+    fused, scale, words, share = index._fused_scores(index.query("樱桃节游客渔港"))
     fused = fused * scale
     assert fused.shape == (len(DISTRICT),)
     assert np.all(fused >= 0) and np.all(fused <= 1.0 + 1e-6)
+
+
+def test_hits_carry_both_models_raw_scores(index):
+    q = index.query("樱桃节游客渔港")
+    hits = index.search(q, 8)
+    words, grams = index.words.scores(q.words), index.grams.scores(q.grams)
+    for h in hits:
+        assert h.passage is index.passages[h.row]
+        assert h.word_score == pytest.approx(words[h.row], rel=1e-5, abs=1e-5)
+        assert h.gram_score == pytest.approx(grams[h.row], rel=1e-5, abs=1e-5)
 
 
 @pytest.mark.parametrize("n", [1, 2])

@@ -12,16 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.answering import decision
 from bot.search import text
 from bot.search.corpus import Passage, split_sentences
 from bot.search.index import Hit, Index
-
-# Decline rule, calibrated on the dev questions (see `python -m bot eval`, "decline trade-off"):
-# answer when the best passage holds at least MIN_MATCHED of the question's words and at least
-# MIN_COVERAGE of their idf weight, or nearly all of it (a one-word question that the corpus has).
-MIN_COVERAGE = 0.2
-MIN_MATCHED = 2
-SURE_COVERAGE = 0.75
 
 RELATIVE_COVERAGE = 0.6  # a further quote holds at least this share of the best one's coverage
 DUPLICATE_SPARE = 3  # passages ranked beyond a page, to stand in for quotes that repeat earlier ones
@@ -52,19 +46,16 @@ class Answer:
     quotes: tuple[Quote, ...]  # best first; empty when nothing was found
     candidates: tuple[Hit, ...] = ()  # what was ranked, also when declined (for logs and eval)
     more: bool = False  # a further page would hold a quote (for the "more results" button)
+    confidence: float = 0.0  # the decision's probability that the best passage answers
 
     @property
     def answered(self) -> bool:
         return bool(self.quotes)
 
 
-def should_answer(hit: Hit | None) -> bool:
-    """The decline rule: does the best passage hold enough of what the question asks about?"""
-    if hit is None:
-        return False
-    if hit.coverage >= SURE_COVERAGE:
-        return True
-    return len(hit.matched) >= MIN_MATCHED and hit.coverage >= MIN_COVERAGE
+def should_answer(confidence: float, threshold: float | None = None) -> bool:
+    """The decision's verdict at its operating point (``threshold``: another point, for eval)."""
+    return confidence >= (decision.load_model().threshold if threshold is None else threshold)
 
 
 def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
@@ -76,9 +67,11 @@ def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
     into another).
     """
     question = question[:MAX_QUESTION_CHARS]
-    hits = index.search(question, offset + k + 1 + DUPLICATE_SPARE)
-    if not should_answer(hits[0] if hits else None):
-        return Answer(question, (), tuple(hits[: k + offset]))
+    q = index.query(question)
+    hits = index.search(q, offset + k + 1 + DUPLICATE_SPARE)
+    sure = decision.confidence(index, q, hits)
+    if not should_answer(sure):
+        return Answer(question, (), tuple(hits[: k + offset]), confidence=sure)
     floor = RELATIVE_COVERAGE * hits[0].coverage
     shown: list[Quote] = []  # this page's quotes and every earlier page's, best first
     squashed: list[str] = []  # their words, spaces aside
@@ -93,7 +86,9 @@ def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
         squashed.append(words)
         if len(shown) > offset + k:  # one more than this page: is there a further page?
             break
-    return Answer(question, tuple(shown[offset : offset + k]), tuple(hits[: k + offset]), len(shown) > offset + k)
+    return Answer(
+        question, tuple(shown[offset : offset + k]), tuple(hits[: k + offset]), len(shown) > offset + k, sure
+    )
 
 
 def make_quote(hit: Hit) -> Quote:
@@ -184,7 +179,7 @@ def find_marks(s: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
     norm, where = _normalised_chars(s)
     spans = []
     for term in sorted(set(terms), key=len, reverse=True):
-        if not term or (len(term) == 1 and not term.isascii()) or not term.isalnum() and len(term) == 1:
+        if not term or (len(term) == 1 and not term.isascii()) or (not term.isalnum() and len(term) == 1):
             continue
         start = norm.find(term)
         while start >= 0:

@@ -1,22 +1,29 @@
-"""Measure answer quality: the dev questions (hit@k, declines) and a retrieval benchmark."""
+"""Measure answer quality on every question set at once: the seed questions (hit@k, declines per
+kind), CMRC 2018 dev (ranking, and declines of answerable questions), and cross-corpus questions
+(every one should be declined), with the decision's trade-off table."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answering import answer as answering
-from bot.answering.answer import Answer
-from bot.search.corpus import CorpusError, Passage, load_jsonl
+from bot.answering import decision
+from bot.search.corpus import CorpusError, Passage
 from bot.search.index import Index
 
 ROOT = Path(__file__).resolve().parents[2]
-DEV_QA = ROOT / "eval" / "seed-qa-dev.jsonl"
-CMRC = ROOT / "eval" / "cmrc2018-dev"
+EVAL_DIR = ROOT / "eval"
+DEV_QA = EVAL_DIR / "seed-qa-dev.jsonl"
+CMRC = EVAL_DIR / "cmrc2018-dev"
+UNANSWERABLE_KINDS = ("near_unanswerable", "off_unanswerable", "unanswerable")
+TRADEOFF_POINTS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+Out = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -25,10 +32,16 @@ class Question:
     question: str
     answers: tuple[str, ...]
     kind: str
+    short: str = ""
 
     @property
     def answerable(self) -> bool:
         return bool(self.answers)
+
+
+def seed_question_sets(directory: Path = EVAL_DIR) -> list[Path]:
+    """Every seed question set in ``eval/`` (seed-qa-*.jsonl), in name order."""
+    return sorted(directory.glob("seed-qa-*.jsonl"))
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -38,7 +51,10 @@ def load_questions(path: Path) -> list[Question]:
             continue
         try:
             r = json.loads(line)
-            out.append(Question(str(r["id"]), r["question"], tuple(r.get("answers") or ()), r.get("kind", "fact")))
+            out.append(Question(
+                str(r["id"]), r["question"], tuple(r.get("answers") or ()), r.get("kind", "fact"),
+                r.get("short") or "",
+            ))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise CorpusError(f"{path}:{n}: malformed question record ({exc})") from exc
     return out
@@ -54,88 +70,194 @@ def answers_it(passage_text: str, answers: tuple[str, ...]) -> bool:
     return any(_squash(a) in p for a in answers)
 
 
+# --------------------------------------------------------------------------- one question
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the bot did with one question, and what it would do at another operating point."""
+
+    answerable: bool
+    confidence: float  # the decision's probability (declined below the threshold)
+    first_right: bool  # the first ranked passage answers it (whatever the decision)
+    hit1: bool  # the first quoted passage answers it (False when declined)
+    hit3: bool  # one of the first three quoted passages does
+
+    @property
+    def declined(self) -> bool:
+        return not answering.should_answer(self.confidence)
+
+
+def outcome(index: Index, question: str, answers: tuple[str, ...] = (), relevant: str | None = None) -> Outcome:
+    """Ask; score by ``answers`` (strings a right passage holds) or ``relevant`` (its doc id)."""
+    ans = answering.answer(index, question, k=3)
+
+    def right(p: Passage) -> bool:
+        return p.doc == relevant if relevant is not None else answers_it(p.text, answers)
+
+    quoted = [quote.passage for quote in ans.quotes]
+    return Outcome(
+        bool(answers) or relevant is not None,
+        ans.confidence,
+        bool(ans.candidates) and right(ans.candidates[0].passage),
+        bool(quoted) and right(quoted[0]),
+        any(right(p) for p in quoted),
+    )
+
+
+# --------------------------------------------------------------------------- tallies
+
+
 @dataclass
 class Tally:
-    n: int = 0
-    hit1: int = 0
-    hit3: int = 0
-    quote_hit1: int = 0
-    declined: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.outcomes)
+
+    def share(self, pred: Callable[[Outcome], bool]) -> float:
+        return sum(map(pred, self.outcomes)) / self.n if self.n else 0.0
+
+    def count(self, pred: Callable[[Outcome], bool]) -> int:
+        return sum(map(pred, self.outcomes))
 
     def row(self, name: str) -> str:
         if not self.n:
-            return f"{name:<14} {0:>4}"
-        return (
-            f"{name:<14} {self.n:>4}  {self.hit1 / self.n:>6.3f} {self.hit3 / self.n:>6.3f}"
-            f" {self.quote_hit1 / self.n:>8.3f}  {self.declined:>3}/{self.n:<3}"
-        )
+            return f"  {name:<34} {0:>5}"
+        declined = self.count(lambda o: o.declined)
+        if self.outcomes[0].answerable:
+            return (f"  {name:<34} {self.n:>5}  {self.share(lambda o: o.hit1):>6.3f} "
+                    f"{self.share(lambda o: o.hit3):>6.3f}  {declined:>4} wrongly declined")
+        return f"  {name:<34} {self.n:>5}  {'':>6} {'':>6}  {declined:>4} declined ({declined / self.n:.0%})"
 
 
-def evaluate_dev(index: Index, questions: list[Question], out: Callable[[str], None] = print,
-                 verbose: bool = False) -> dict[str, Tally]:
-    """hit@1 / hit@3 on answerable questions (counted as a miss when wrongly declined)."""
-    kinds: dict[str, Tally] = defaultdict(Tally)
-    answerable, unanswerable = Tally(), Tally()
-    rows: list[tuple[Question, Answer]] = []
-    for q in questions:
-        ans = answering.answer(index, q.question, k=3)
-        rows.append((q, ans))
-        texts = [quote.passage.text for quote in ans.quotes]
-        for t in (kinds[q.kind], answerable if q.answerable else unanswerable):
-            t.n += 1
-            t.declined += not ans.answered
+def _declined_at(outcomes: Iterable[Outcome], t: float) -> int:
+    return sum(o.confidence < t for o in outcomes)
+
+
+# --------------------------------------------------------------------------- the whole run
+
+
+@dataclass
+class Results:
+    seed_kinds: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    cmrc: Tally = field(default_factory=Tally)
+    cmrc_ranking: dict[str, float] = field(default_factory=dict)
+    cmrc_to_seed: Tally = field(default_factory=Tally)
+    seed_to_cmrc: Tally = field(default_factory=Tally)
+
+    def seed(self, pred: Callable[[str], bool]) -> list[Outcome]:
+        return [o for kind, t in self.seed_kinds.items() if pred(kind) for o in t.outcomes]
+
+
+def evaluate(
+    index: Index,
+    qa_paths: Sequence[Path],
+    bench: Path | None = CMRC,
+    out: Out = print,
+    verbose: bool = False,
+) -> Results:
+    """Every measure of the answer-quality table; prints it, returns the outcomes."""
+    res = Results()
+    seed_questions: list[Question] = []
+    for path in qa_paths:
+        questions = load_questions(path)
+        seed_questions += questions
+        for q in questions:
+            o = outcome(index, q.question, q.answers)
+            res.seed_kinds[q.kind].outcomes.append(o)
+            if verbose:
+                mark = "declined" if o.declined else ("hit@1" if o.hit1 else "")
+                out(f"  {q.id} {q.kind:<17} {mark:<9} p={o.confidence:.3f}  {q.question.strip()}")
+    cmrc_passages: list[Passage] = []
+    if bench is not None and bench.is_dir():
+        cmrc_passages, queries, qrels = load_benchmark(bench)
+        cmrc_index = Index(cmrc_passages, user_terms=set())
+        res.cmrc_ranking = _ranking(cmrc_index, queries, qrels)
+        for qid, qtext in queries:
+            relevant = next(iter(qrels.get(qid, ())), None)
+            if relevant is not None:
+                res.cmrc.outcomes.append(outcome(cmrc_index, qtext, relevant=relevant))
+            res.cmrc_to_seed.outcomes.append(outcome(index, qtext))
+        for q in seed_questions:
             if q.answerable:
-                t.hit1 += bool(texts) and answers_it(texts[0], q.answers)
-                t.hit3 += any(answers_it(x, q.answers) for x in texts)
-                t.quote_hit1 += bool(ans.quotes) and answers_it(ans.quotes[0].text, q.answers)
-        if verbose:
-            mark = "declined" if not ans.answered else ("hit@1" if texts and q.answerable and answers_it(texts[0], q.answers) else "")
-            top = ans.candidates[0] if ans.candidates else None
-            cov = f"coverage {top.coverage:.2f}, {len(top.matched)} words" if top else "no candidates"
-            out(f"  {q.id} {q.kind:<13} {mark:<9} {cov:<28} {q.question.strip()}")
-
-    out("dev questions          hit@1  hit@3  quote@1  declined   (answerable: hit@k counts a decline as a miss)")
-    for kind in sorted(kinds):
-        out("  " + kinds[kind].row(kind))
-    for name, tally in (("answerable", answerable), ("unanswerable", unanswerable)):
-        if name not in kinds:  # (the dev set's kinds include "unanswerable": no second row)
-            out("  " + tally.row(name))
-    out(f"  unanswerable declined: {unanswerable.declined} of {unanswerable.n}")
-    out(f"  answerable wrongly declined: {answerable.declined} of {answerable.n}")
-    _tradeoff(rows, out)
-    kinds["answerable"] = answerable
-    kinds["unanswerable"] = unanswerable
-    return kinds
+                res.seed_to_cmrc.outcomes.append(outcome(cmrc_index, q.question))
+    report(res, len(index), len(cmrc_passages), out)
+    return res
 
 
-def _tradeoff(rows: list[tuple[Question, Answer]], out: Callable[[str], None]) -> None:
-    """How the decline rule's coverage threshold trades answered against declined."""
-    out("decline trade-off (rule: coverage >= t with 2+ words matched, or coverage >= "
-        f"{answering.SURE_COVERAGE}; in use t = {answering.MIN_COVERAGE})")
-    out("     t   unanswerable declined   answerable wrongly declined")
-    for t in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
-        dec = wrong = 0
-        for q, ans in rows:
-            top = ans.candidates[0] if ans.candidates else None
-            ok = top is not None and (
-                top.coverage >= answering.SURE_COVERAGE
-                or (len(top.matched) >= answering.MIN_MATCHED and top.coverage >= t)
-            )
-            if not q.answerable:
-                dec += not ok
-            else:
-                wrong += not ok
-        n_un = sum(not q.answerable for q, _ in rows)
-        n_an = len(rows) - n_un
-        out(f"  {t:4.1f}   {dec:>3} of {n_un:<16} {wrong:>3} of {n_an}")
+def _ranking(index: Index, queries: list[tuple[str, str]], qrels: dict[str, set[str]]) -> dict[str, float]:
+    r1 = r5 = mrr = 0.0
+    judged = 0
+    for qid, qtext in queries:
+        relevant = qrels.get(qid)
+        if not relevant:
+            continue
+        judged += 1
+        ranked = [h.passage.doc for h in index.search(qtext, 10)]
+        r1 += bool(set(ranked[:1]) & relevant)
+        r5 += len(set(ranked[:5]) & relevant) / len(relevant)
+        rank = next((i for i, d in enumerate(ranked, start=1) if d in relevant), None)
+        mrr += 1 / rank if rank else 0.0
+    return {"Recall@1": r1 / judged, "Recall@5": r5 / judged, "MRR@10": mrr / judged} if judged else {}
+
+
+def report(res: Results, n_seed: int, n_cmrc: int, out: Out = print) -> None:
+    threshold = decision.load_model().threshold
+    out(f"{'question set':<36} {'n':>5}  {'hit@1':>6} {'hit@3':>6}  declines")
+    out(f"seed corpus ({n_seed} passages), by kind")
+    for kind in sorted(res.seed_kinds, key=lambda k: (k in UNANSWERABLE_KINDS, k)):
+        out(res.seed_kinds[kind].row(kind))
+    answerable = Tally(res.seed(lambda k: k not in UNANSWERABLE_KINDS))
+    out(answerable.row("all answerable"))
+    right_first = [o for o in answerable.outcomes if o.first_right]
+    out(f"  {'  of them, first passage right':<34} {len(right_first):>5}  {'':>6} {'':>6}  "
+        f"{_declined_at(right_first, threshold):>4} wrongly declined")
+    if res.cmrc.n:
+        out(f"CMRC 2018 dev ({n_cmrc} passages)")
+        out(res.cmrc.row("answerable (hit@k: declines miss)"))
+        out("  ranking alone: " + "  ".join(f"{k} {v:.3f}" for k, v in res.cmrc_ranking.items()))
+        out("cross-corpus (every one should be declined)")
+        out(res.cmrc_to_seed.row("CMRC dev questions -> seed corpus"))
+        out(res.seed_to_cmrc.row("seed answerable -> CMRC corpus"))
+    tradeoff(res, threshold, out)
+
+
+def tradeoff(res: Results, threshold: float, out: Out = print) -> None:
+    """What each operating point of the decision declines, on every set (the one in use marked)."""
+    answerable = res.seed(lambda k: k not in UNANSWERABLE_KINDS)
+    columns: list[tuple[str, list[Outcome]]] = [
+        ("seed ans", answerable),
+        ("right@1", [o for o in answerable if o.first_right]),
+        ("near", res.seed(lambda k: k == "near_unanswerable")),
+        ("off", res.seed(lambda k: k in ("off_unanswerable", "unanswerable"))),
+        ("CMRC", res.cmrc.outcomes),
+        ("CMRC>seed", res.cmrc_to_seed.outcomes),
+        ("seed>CMRC", res.seed_to_cmrc.outcomes),
+    ]
+    columns = [(name, outcomes) for name, outcomes in columns if outcomes]
+    out("decision trade-off: share declined at each threshold on the probability "
+        "(answerable sets: lower is better; the rest: higher)")
+    out("  threshold " + "".join(f"{name:>11}" for name, _ in columns))
+    for t in sorted({*TRADEOFF_POINTS, threshold}):
+        mark = " <- in use" if t == threshold else ""
+        cells = "".join(f"{_declined_at(o, t) / len(o):>11.3f}" for _, o in columns)
+        out(f"  {t:9.4f} {cells}{mark}")
 
 
 # --------------------------------------------------------------------------- benchmark
 
 
 def load_benchmark(directory: Path) -> tuple[list[Passage], list[tuple[str, str]], dict[str, set[str]]]:
-    docs = load_jsonl(directory / "corpus.jsonl")
-    passages = [Passage(d.id, d.title, 1, "\n".join(d.paragraphs), 0, "\n".join(d.paragraphs)) for d in docs]
+    """CMRC 2018 dev as retrieval: (passages, [(query id, text)], query id -> relevant doc ids).
+
+    Each paragraph is one passage, whole, as the benchmark defines it (not cut for a phone)."""
+    passages = []
+    for line in (directory / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            passages.append(Passage(r["id"], r.get("title", ""), 1, r["text"], 0, r["text"]))
     queries = []
     for line in (directory / "queries.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -149,24 +271,3 @@ def load_benchmark(directory: Path) -> tuple[list[Passage], list[tuple[str, str]
         if len(parts) < 3 or float(parts[2]) > 0:
             qrels[parts[0]].add(parts[1])
     return passages, queries, qrels
-
-
-def evaluate_benchmark(directory: Path, out: Callable[[str], None] = print) -> dict[str, float]:
-    passages, queries, qrels = load_benchmark(directory)
-    index = Index(passages, user_terms=set())
-    r1 = r5 = mrr = 0.0
-    judged = 0
-    for qid, qtext in queries:
-        relevant = qrels.get(qid)
-        if not relevant:
-            continue
-        judged += 1
-        ranked = [h.passage.doc for h in index.search(qtext, 10)]
-        r1 += bool(set(ranked[:1]) & relevant)
-        r5 += len(set(ranked[:5]) & relevant) / len(relevant)
-        rank = next((i for i, d in enumerate(ranked, start=1) if d in relevant), None)
-        mrr += 1 / rank if rank else 0.0
-    result = {"Recall@1": r1 / judged, "Recall@5": r5 / judged, "MRR@10": mrr / judged}
-    out(f"benchmark {directory.name}: {len(passages)} passages, {judged} questions")
-    out("  " + "  ".join(f"{k} {v:.3f}" for k, v in result.items()))
-    return result

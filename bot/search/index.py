@@ -19,7 +19,7 @@ from bot.search import text
 from bot.search.bm25 import SparseBM25, log_idf_max, top_k
 from bot.search.corpus import Passage
 
-WORD_WEIGHT = 0.5  # share of the fused score that comes from the word ranking
+WORD_WEIGHT = 0.3  # share of the fused score from the word ranking (benchmarks/ablation.py)
 CANDIDATES = 20  # passages reranked by coverage after fusing
 COVERAGE_WEIGHT = 0.5  # the rerank: fused score x (1 - w + w * coverage)
 
@@ -44,6 +44,9 @@ class Hit:
     matched: tuple[str, ...]  # the question's words (normalised) that the passage holds
     weights: tuple[float, ...] = ()  # idf of each matched word (how telling it is)
     wanted: tuple[re.Pattern, ...] = ()  # how the kind of answer asked for reads (a duration, ...)
+    word_score: float = 0.0  # raw BM25 score of the word model
+    gram_score: float = 0.0  # raw BM25 score of the character n-gram model
+    row: int = -1  # the passage's number in the index
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class Index:
         self.words, self.grams = models
         self._local = threading.local()  # per-thread score arrays (see _scratch)
         # A word the corpus never uses weighs as much as the rarest word it does use.
-        self._unknown_idf = log_idf_max(len(self.passages))
+        self.unknown_idf = log_idf_max(len(self.passages))
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -101,50 +104,52 @@ class Index:
         w, g = self.segmenter.analyse(normalised, normalised=True)
         return Query(normalised, tuple(w), tuple(g))
 
-    def search(self, question: str, k: int = 3) -> list[Hit]:
+    def search(self, question: str | Query, k: int = 3) -> list[Hit]:
         """The k best passages for the question, best first; empty when nothing matches."""
-        q = self.query(question)
-        fused, scale = self._fused_scores(q)
+        q = question if isinstance(question, Query) else self.query(question)
+        fused, scale, raw_words, word_share = self._fused_scores(q)
         pool = [int(i) for i in top_k(fused, max(k, CANDIDATES)) if fused[i] > 0]
         # Rerank the pool: a passage that holds more of the question's words comes first.
         wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
         covered = self.coverages(q, pool)
-        hits = [  # (min: float32 sums may pass 1.0 by ~1e-7)
-            self._hit(i, min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, i), wanted, cov)
-            for i, cov in zip(pool, covered)
-        ]
+        hits = []
+        for i, cov in zip(pool, covered):
+            w = float(raw_words[i])
+            raw = (w, float(fused[i]) - word_share * w)  # (the fused sum is grams + share * words)
+            # (min: float32 sums may pass 1.0 by ~1e-7)
+            fused_i = min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, i)
+            hits.append(self._hit(i, fused_i, wanted, cov, raw))
         hits.sort(key=lambda h: (-h.score, h.passage.key))
         return hits[:k]
 
-    def _fused_scores(self, q: Query) -> tuple[np.ndarray, float]:
-        """Every passage's fused score, as an array and the factor that scales it to 0..1.
+    def _fused_scores(self, q: Query) -> tuple[np.ndarray, float, np.ndarray, float]:
+        """Every passage's fused score, as an array and the factor that scales it to 0..1, with
+        the raw word scores and their share in the fused sum (the gram scores are the rest).
 
-        The array is this thread's scratch array: the next search overwrites it.
+        The arrays are this thread's scratch arrays: the next search overwrites them.
 
         fused = WORD_WEIGHT * words / max(words) + (1 - WORD_WEIGHT) * grams / max(grams), which
         ranks as grams + words * r; only the pool's scores are scaled. Summed in float32: at a
         million passages every pass over an array of scores is most of a millisecond, and float32
         halves it (the scores move by ~1e-7 of themselves, far below what tells passages apart).
         """
-        sw, sg = self._scratch()
+        sw, sg, fused = self._scratch()
         self.words.scores(q.words, out=sw)
         self.grams.scores(q.grams, out=sg)
         top_w = float(sw.max()) if len(sw) else 0.0
         top_g = float(sg.max()) if len(sg) else 0.0
         if top_g <= 0:  # only words matched (or nothing)
-            return sw, (WORD_WEIGHT / top_w if top_w > 0 else 0.0)
-        if top_w > 0:
-            np.multiply(sw, WORD_WEIGHT * top_g / ((1 - WORD_WEIGHT) * top_w), out=sw)
-            np.add(sg, sw, out=sg)
-        return sg, (1 - WORD_WEIGHT) / top_g
+            return sw, (WORD_WEIGHT / top_w if top_w > 0 else 0.0), sw, 1.0
+        share = WORD_WEIGHT * top_g / ((1 - WORD_WEIGHT) * top_w) if top_w > 0 else 0.0
+        np.multiply(sw, share, out=fused)
+        np.add(sg, fused, out=fused)
+        return fused, (1 - WORD_WEIGHT) / top_g, sw, share
 
-    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
-        """This thread's two float32 score arrays, allocated once and overwritten by each search."""
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This thread's three float32 score arrays, allocated once and overwritten by each search."""
         arrays = getattr(self._local, "scores", None)
         if arrays is None:
-            arrays = self._local.scores = (
-                np.zeros(len(self.passages), np.float32), np.zeros(len(self.passages), np.float32)
-            )
+            arrays = self._local.scores = tuple(np.zeros(len(self.passages), np.float32) for _ in range(3))
         return arrays
 
     def _type_bonus(self, wanted: tuple[re.Pattern, ...], i: int) -> float:
@@ -154,12 +159,13 @@ class Index:
         return 1.0 + TYPE_BONUS if any(p.search(self.passages[i].text) for p in wanted) else 1.0
 
     def _hit(
-        self, i: int, fused: float, wanted: tuple[re.Pattern, ...], covered: tuple[tuple[str, ...], float]
+        self, i: int, fused: float, wanted: tuple[re.Pattern, ...], covered: tuple[tuple[str, ...], float],
+        raw: tuple[float, float],
     ) -> Hit:
         matched, coverage = covered
-        weights = tuple(max(self.words.term_idf(w) or self._unknown_idf, 0.0) for w in matched)
+        weights = tuple(max(self.words.term_idf(w) or self.unknown_idf, 0.0) for w in matched)
         score = fused * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * coverage)
-        return Hit(self.passages[i], score, coverage, matched, weights, wanted)
+        return Hit(self.passages[i], score, coverage, matched, weights, wanted, raw[0], raw[1], i)
 
     def coverages(self, q: Query, rows: Sequence[int]) -> list[tuple[tuple[str, ...], float]]:
         """Which question words each passage holds, and their idf-weighted share.
@@ -172,15 +178,17 @@ class Index:
         if not words:
             return [((), 0.0)] * len(rows)
         rows = list(rows)
-        weights, held, shares = [], [], []
+        weights: list[float] = []
+        held: list[list[bool]] = []
+        shares: list[list[float] | None] = []
         for w in words:
             idf = self.words.term_idf(w)
-            weights.append(self._unknown_idf if idf is None else max(idf, 0.0))
+            weights.append(self.unknown_idf if idf is None else max(idf, 0.0))
             held.append(self.words.holds_rows(w, rows).tolist())
             if len(w) >= 2:
                 # jieba may split a word differently in the question and the passage.
                 bigrams = [w[j : j + 2] for j in range(len(w) - 1)]
-                found = sum(self.grams.holds_rows(b, rows).astype(int) for b in bigrams)
+                found = np.sum([self.grams.holds_rows(b, rows) for b in bigrams], axis=0)
                 shares.append([int(n) / len(bigrams) for n in found])
             else:
                 shares.append(None)
