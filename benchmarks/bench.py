@@ -175,8 +175,7 @@ def index_key(args: argparse.Namespace, n: int) -> str:
     """What shapes a stored index: the tokens, the cache format, the code that counts and weighs.
 
     Not the scoring code: tuning it keeps the stored indexes."""
-    from bot.search import bm25
-    from bot.search import cache
+    from bot.search import bm25, cache
 
     h = hashlib.sha256(f"{tokens_key(args, n)}|{cache.FORMAT}|{np.dtype(bm25.WEIGHT_DTYPE).str}".encode())
     h.update(_sources(bm25.TermCounts, bm25.Builder, bm25.okapi_idf, counts_of, build).encode())
@@ -294,8 +293,7 @@ def counts_of(vocab: list[str], ids: np.ndarray, lengths: np.ndarray, run: int =
 
 def build(args: argparse.Namespace, n: int) -> dict:
     """Build the index from the stored tokens (timed: counting + matrices), store it."""
-    from bot.search import cache
-    from bot.search import text
+    from bot.search import cache, text
     from bot.search.bm25 import Builder
     from bot.search.index import Index
 
@@ -320,8 +318,8 @@ def build(args: argparse.Namespace, n: int) -> dict:
         "build_peak_rss": peak,
         "words_vocab": len(index.words.vocab),
         "grams_vocab": len(index.grams.vocab),
-        "words_nnz": int(len(index.words.rows)),
-        "grams_nnz": int(len(index.grams.rows)),
+        "words_nnz": len(index.words.rows),
+        "grams_nnz": len(index.grams.rows),
         "matrix_bytes": index.words.nbytes + index.grams.nbytes,
         "index_file_bytes": (out / "index.npz").stat().st_size,
     }
@@ -336,8 +334,7 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
 
 def measure(args: argparse.Namespace, n: int) -> dict:
     """Load the stored index, then time searches and compare with rank_bm25 (see module doc)."""
-    from bot.search import cache
-    from bot.search import text
+    from bot.search import cache, text
     from bot.search.bm25 import top_k
 
     out = corpus_dir(args, n)
@@ -439,9 +436,9 @@ def measure(args: argparse.Namespace, n: int) -> dict:
 def ask_seed(args: argparse.Namespace) -> dict:
     """``answer`` + JSON for 1,000 questions on the seed corpus, as ``ask`` in batch mode."""
     from bot.answering import answer as answering
-    from bot.search import cache
     from bot.config import DEFAULT_CORPUS
     from bot.ops.evaluate import DEV_QA, load_questions
+    from bot.search import cache
 
     t0 = time.perf_counter()
     index = cache.load_or_build(DEFAULT_CORPUS, _data_dir())
@@ -583,7 +580,8 @@ def report(
         if "rank_bm25_p50_ms" in m:
             ref = f"{m['rank_bm25_p50_ms']:,.1f} / {m['rank_bm25_p99_ms']:,.1f} ms"
             ratio = f"{m['rank_bm25_p50_ms'] / m['search_p50_ms']:,.0f}x"
-            agree = f"{m['top10_identical'] + m['top10_tied_only']}/{rq} ({m['top10_identical']} + {m['top10_tied_only']})"
+            same, tied = m["top10_identical"], m["top10_tied_only"]
+            agree = f"{same + tied}/{rq} ({same} + {tied})"
             if rq < args.queries:
                 agree += f", on {rq} of the {args.queries} questions"
         else:
@@ -613,7 +611,7 @@ def report(
                   f"questions: mean {ask['mean_ms']:.2f} ms, p50 {ask['p50_ms']:.2f} ms, "
                   f"p99 {ask['p99_ms']:.2f} ms a question (index load {ask['load_s']:.2f} s)"]
     lines += ["", "targets:"]
-    for meta, m in rows:
+    for _, m in rows:
         if m["size"] == 10**5:
             lines.append(_target("search p99 at 10^5", m["search_p99_ms"], 3.0, "ms"))
         if m["size"] == 10**6:

@@ -122,8 +122,9 @@ def test_tiny_corpus_ranks_the_passage_with_the_word_first():
 
 def test_holds_and_df():
     model = SparseBM25.build(TINY)
-    assert [model.holds("崂山区", i) for i in range(6)] == [True, False, False, False, True, True]
-    assert not model.holds("不存在", 0)
+    assert model.holds_rows("崂山区", range(6)).tolist() == [True, False, False, False, True, True]
+    assert model.holds_rows("崂山区", [5, 0, 1]).tolist() == [True, True, False]
+    assert not model.holds_rows("不存在", [0]).any()
     assert model.df("崂山区") == 3 and model.df("游客") == 1 and model.df("不存在") == 0
 
 

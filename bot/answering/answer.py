@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from bot.answering import decision
 from bot.search import text
-from bot.search.corpus import Passage, split_sentences
+from bot.search.corpus import Passage, split_clauses, split_sentences, squash
 from bot.search.index import Hit, Index
 
 RELATIVE_COVERAGE = 0.6  # a further quote holds at least this share of the best one's coverage
@@ -79,7 +79,7 @@ def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
         if hit.coverage < floor or hit.coverage <= 0:
             continue
         quote = make_quote(hit)
-        words = "".join(quote.text.split())
+        words = squash(quote.text)
         if any(words in earlier or earlier in words for earlier in squashed):
             continue  # it says what a quote above says, or that quote says all of it
         shown.append(quote)
@@ -108,7 +108,7 @@ def choose_quote(
     A sentence weighs the idf of the question words it holds (``weights``; else their length),
     doubled when it reads like the kind of answer asked for (``wanted``: a duration, a definition).
     """
-    sentences = [c for s in split_sentences(passage) for c in _clauses(s)]
+    sentences = [c for s in split_sentences(passage) for c in split_clauses(s, 2 * QUOTE_MIN_CHARS)]
     if len(sentences) <= 1 or len(passage) <= QUOTE_MAX_CHARS:
         return passage.strip()
     found = [
@@ -140,13 +140,6 @@ def _weight(sentence: str, terms: tuple[str, ...], weights: dict[str, float] | N
         (weights or {}).get(t, len(t)) for t in set(terms)
         if t and t in norm and (len(t) > 1 or t.isascii())
     )
-
-
-def _clauses(sentence: str) -> list[str]:
-    """A long sentence splits further after its semicolons and dashes."""
-    if len(sentence) <= 2 * QUOTE_MIN_CHARS:
-        return [sentence]
-    return [c for c in re.split(r"(?<=[；;])|(?<=——)", sentence) if c]
 
 
 @lru_cache(maxsize=1 << 16)

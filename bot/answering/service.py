@@ -12,8 +12,9 @@ from pathlib import Path
 
 from bot.answering import answer as answering
 from bot.answering.answer import Answer
-from bot.search.corpus import Passage
+from bot.search import text
 from bot.search.cache import load_or_build
+from bot.search.corpus import Passage
 from bot.search.index import Index
 
 MAX_REMEMBERED = 5000  # questions kept for "more results" buttons
@@ -92,7 +93,7 @@ class Service:
         by_spread = sorted(self.index.user_terms, key=lambda t: (-self._term_spread(t), t))
         for term in by_spread:
             doc = next((p.doc for p in self.index.passages if term in p.text), None)
-            if doc is None or doc in seen_docs or not 3 <= len(term) <= 8 or not _is_han(term):
+            if doc is None or doc in seen_docs or not 3 <= len(term) <= 8 or not text.is_han(term):
                 continue
             seen_docs.add(doc)
             out.append(f"“{term}”是什么？")
@@ -111,10 +112,6 @@ def corpus_generation(passages: list[Passage]) -> str:
         h.update(p.key.encode())
         h.update(p.text.encode())
     return h.hexdigest()
-
-
-def _is_han(term: str) -> bool:
-    return all("\u4e00" <= ch <= "\u9fff" for ch in term)
 
 
 def base36(n: int) -> str:

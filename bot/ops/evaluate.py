@@ -5,7 +5,6 @@ kind), CMRC 2018 dev (ranking, and declines of answerable questions), and cross-
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from bot.answering import answer as answering
 from bot.answering import decision
-from bot.search.corpus import CorpusError, Passage
+from bot.search.corpus import CorpusError, Passage, squash
 from bot.search.index import Index
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,14 +59,10 @@ def load_questions(path: Path) -> list[Question]:
     return out
 
 
-def _squash(s: str) -> str:
-    return re.sub(r"\s+", "", s)
-
-
 def answers_it(passage_text: str, answers: tuple[str, ...]) -> bool:
     """The scoring rule of eval/seed-qa-README.md: whitespace removed, contains an answer."""
-    p = _squash(passage_text)
-    return any(_squash(a) in p for a in answers)
+    p = squash(passage_text)
+    return any(squash(a) in p for a in answers)
 
 
 # --------------------------------------------------------------------------- one question

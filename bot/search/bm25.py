@@ -117,17 +117,9 @@ class SparseBM25:
             np.add.at(scores, self.rows[lo:hi], w)
         return scores
 
-    def holds(self, term: str, row: int) -> bool:
-        """Does passage ``row`` contain the term? (rows are sorted within each column)"""
-        t = self.vocab.get(term)
-        if t is None:
-            return False
-        lo, hi = self.indptr[t : t + 2].tolist()
-        j = lo + int(self.rows[lo:hi].searchsorted(row))
-        return j < hi and int(self.rows[j]) == row
-
     def holds_rows(self, term: str, rows: Sequence[int] | np.ndarray) -> np.ndarray:
-        """``holds`` for many passages at once (one bisection call instead of one per passage)."""
+        """Which of the passages ``rows`` contain the term (rows are sorted within each column,
+        so one bisection call answers for all)."""
         rows = np.asarray(rows, dtype=np.int64)
         t = self.vocab.get(term)
         if t is None or len(rows) == 0:

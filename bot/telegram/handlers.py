@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot.answering import answer as answering
 from bot.answering.answer import Answer
-from bot.answering.service import Service
+from bot.answering.service import MAX_RESULTS, Service
 from bot.ops import reports
 from bot.ops.store import Store
 from bot.search.corpus import CorpusError
@@ -33,18 +33,23 @@ def _store(context: ContextTypes.DEFAULT_TYPE) -> Store | None:
 
 async def _ask_and_log(
     context: ContextTypes.DEFAULT_TYPE, place: str, user_id: int | None, question: str,
-    k: int | None = None, offset: int = 0,
+    k: int | None = None, offset: int = 0, log: bool = True,
 ) -> tuple[Answer, int | None]:
-    """Answer a question and log it (when a store is configured); returns the log row id."""
+    """Answer a question and log it (when a store is configured and ``log``); returns the log row id.
+
+    The log keeps the quotes a chat reply would show (the first ``top_k``), however many were asked for.
+    """
     start = time.perf_counter()
-    ans = _service(context).ask(question, k=k, offset=offset)
+    service = _service(context)
+    ans = service.ask(question, k=k, offset=offset)
     latency_ms = (time.perf_counter() - start) * 1000
     store = _store(context)
-    if store is None:
+    if store is None or not log:
         return ans, None
+    shown = ans.quotes[: service.top_k]
     log_id = await store.run(
         store.log_question, place, user_id, question, ans.answered,
-        [q.passage.doc for q in ans.quotes], [q.passage.key for q in ans.quotes], latency_ms,
+        [q.passage.doc for q in shown], [q.passage.key for q in shown], latency_ms,
     )
     return ans, log_id
 
@@ -231,11 +236,14 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if (query := update.inline_query) is None:
         return
     offset = int(query.offset) if query.offset.isascii() and query.offset.isdigit() else 0
-    if offset == 0 and query.query.strip() and _store(context) is not None:
-        # Log the first page only: the later pages are the same question scrolled.
-        await _ask_and_log(context, "inline", query.from_user.id, query.query, k=1)
+    ans = None
+    if query.query.strip() and offset < MAX_RESULTS:
+        # One search serves every page; only the first page is logged (the rest is scrolling).
+        ans, _ = await _ask_and_log(
+            context, "inline", query.from_user.id, query.query, k=MAX_RESULTS, log=offset == 0
+        )
     results, next_offset = messages.inline_results(
-        _service(context), query.query, offset, context.bot.username
+        _service(context), query.query, ans, offset, context.bot.username
     )
     await query.answer(results, next_offset=next_offset, cache_time=60, is_personal=False)
 

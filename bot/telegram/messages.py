@@ -185,12 +185,14 @@ def about_html(service: Service) -> str:
 
 
 def inline_results(
-    service: Service, query: str, offset: int, bot_username: str | None = None
+    service: Service, query: str, ans: Answer | None, offset: int, bot_username: str | None = None
 ) -> tuple[list[InlineQueryResultArticle], str | None]:
-    """One page of inline results and the next offset (None on the last page)."""
+    """One page of inline results and the next offset (None on the last page).
+
+    ``ans`` is the answer to ``query`` with up to MAX_RESULTS quotes (None: nothing was asked).
+    """
     if not query.strip():
         return [_inline_help(bot_username)], None
-    ans = service.ask(query, k=MAX_RESULTS) if offset < MAX_RESULTS else None
     if ans is None or not ans.answered:
         if offset == 0:
             return [_inline_not_found()], None
