@@ -21,6 +21,7 @@ from bot.search.corpus import (
     CorpusError,
     Document,
     body_paragraphs,
+    clean_document,
     clean_paragraphs,
     is_caption,
     is_floating,
@@ -28,6 +29,8 @@ from bot.search.corpus import (
     load_documents,
     load_passages,
     make_passages,
+    read_corpus,
+    read_documents,
     split_blocks,
 )
 
@@ -364,56 +367,91 @@ def _corpus_error(path) -> str:
 
 
 @pytest.mark.parametrize(
-    "name, content",
+    "name, content, reason",
     [
-        ("bad.txt", "崂山区".encode("gbk") + b"\n\n" + "正文".encode("gbk")),
-        ("bad.md", b"# \xe5\xb4\x82\n\n\xff\xfe broken"),
-        ("empty.txt", b""),
-        ("blank.md", b"\n   \n\n"),
-        ("empty.jsonl", b"\n\n"),
+        ("bad.md", b"# \xe5\xb4\x82\n\n\xff\xfe broken", "not text in UTF-8, GB18030/GBK or Big5"),
+        ("empty.txt", b"", "empty file"),
+        ("blank.md", b"\n   \n\n", "empty file"),
+        ("empty.jsonl", b"\n\n", "empty file"),
+        ("binary.txt", b"\x00\x01\x02 not text", "binary data, not text"),
+        ("fake.pdf", "这不是 PDF。".encode(), "named as a PDF but the content is text"),
+        ("zip.docx", b"PK\x03\x04 broken zip", "named as a Word file but the content is binary data"),
+        ("old.doc", b"\xd0\xcf\x11\xe0 old word", "old Word .doc format (save it as .docx)"),
+        ("notes.csv", b"a,b\n", "spreadsheet"),
+        ("photo.jpg", b"\xff\xd8\xff", "image"),
+        ("data.bin", b"\x00", "unsupported file type (.bin)"),
+        ("Makefile", b"all:\n", "unsupported file type (no extension)"),
     ],
-    ids=["gbk", "invalid-utf8", "empty", "blank", "empty-jsonl"],
+    ids=lambda v: v if (isinstance(v, str) and "." in v) or v == "Makefile" else "",
 )
-def test_unreadable_file_names_the_file(tmp_path, name, content):
+def test_a_file_that_cannot_be_read_is_skipped_with_its_reason(tmp_path, name, content, reason, caplog):
     write_files(tmp_path, {"good.txt": f"好文\n\n{P_CHERRY}\n", name: content})
-    assert name in _corpus_error(tmp_path)
+    corpus = read_corpus(tmp_path)
+    assert [d.id for d in corpus.documents] == ["good"]
+    assert [(Path(s.path).name, s.reason) for s in corpus.skipped] == [(name, reason)]
+    assert corpus.summary() == "1 document (1 text), 1 passage, 1 file skipped"
 
 
-@pytest.mark.parametrize(
-    "records, line",
-    [
-        ([{"id": "a", "title": "t", "text": P_CHERRY}, "{not json"], 2),
-        ([{"id": "a", "title": "t", "text": P_CHERRY}, {"id": "b", "title": "t"}], 2),
-        ([{"id": "a", "title": "t", "text": "   "}], 1),
-        ([["a", "t", P_CHERRY]], 1),
-        ([{"id": "a", "title": "t", "text": P_CHERRY}, {"id": "b", "title": "t", "text": P_SERVICE},
-          {"id": "a", "title": "t2", "text": P_LONG}], 3),
-    ],
-    ids=["malformed-json", "missing-text", "empty-text", "not-an-object", "duplicate-id"],
-)
-def test_bad_jsonl_record_names_file_and_line(tmp_path, records, line):
-    text = "\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records)
-    write_files(tmp_path, {"docs.jsonl": text + "\n"})
-    assert f"docs.jsonl:{line}" in _corpus_error(tmp_path / "docs.jsonl")
+def test_gbk_and_big5_text_are_read_and_the_encoding_is_logged(tmp_path, caplog):
+    gbk = f"好文\n\n{P_CHERRY}\n"
+    big5 = "臺灣文件\n\n這是一段繁體中文的正文，講述嶗山的茶園與漁村。\n"
+    write_files(tmp_path, {"gbk.txt": gbk.encode("gbk"), "big5.txt": big5.encode("big5")})
+    with caplog.at_level("INFO", logger="bot.search.corpus"):
+        docs, skipped = read_documents(tmp_path)
+    assert not skipped
+    assert [(d.title, d.paragraphs) for d in docs] == [
+        ("臺灣文件", ("這是一段繁體中文的正文，講述嶗山的茶園與漁村。",)), ("好文", (P_CHERRY,)),
+    ]
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("big5.txt" in m and "Big5" in m for m in logged)
+    assert any("gbk.txt" in m and "GB18030" in m for m in logged)
 
 
-def test_duplicate_id_across_files_names_the_file(tmp_path):
+def test_a_bad_jsonl_record_is_left_out_and_named_with_its_line(tmp_path):
+    records = [
+        json.dumps({"id": "a", "title": "甲", "text": P_CHERRY}, ensure_ascii=False), "{not json",
+        json.dumps({"id": "b", "title": "乙"}, ensure_ascii=False),
+        json.dumps({"id": "c", "title": "丙", "text": "   "}, ensure_ascii=False),
+        json.dumps(["d", "丁", P_SERVICE], ensure_ascii=False),
+        json.dumps({"id": "a", "title": "重复", "text": P_LONG}, ensure_ascii=False),
+        json.dumps({"id": "e", "title": "戊", "text": P_SERVICE}, ensure_ascii=False),
+    ]
+    write_files(tmp_path, {"docs.jsonl": "\n".join(records) + "\n"})
+    docs, skipped = read_documents(tmp_path / "docs.jsonl")
+    assert [d.id for d in docs] == ["a", "e"]
+    assert [(s.path.rsplit(":", 1)[1], s.reason) for s in skipped] == [
+        ("2", "malformed JSON (Expecting property name enclosed in double quotes)"),
+        ("3", "record lacks text"),
+        ("4", "record has empty text"),
+        ("5", "a record must be an object with id, title, text"),
+        ("6", f"document id 'a' already used by {tmp_path / 'docs.jsonl'}:1"),
+    ]
+
+
+def test_a_duplicate_id_across_files_skips_the_later_file(tmp_path):
     write_files(tmp_path, {
         "a.md": f"# 甲文\n\n{P_CHERRY}\n",
         "z.jsonl": json.dumps({"id": "a", "title": "重名", "text": P_SERVICE}, ensure_ascii=False) + "\n",
     })
-    message = _corpus_error(tmp_path)
-    assert "z.jsonl:1" in message and "'a'" in message
+    corpus = read_corpus(tmp_path)
+    assert [d.title for d in corpus.documents] == ["甲文"]
+    assert [(s.path, s.reason) for s in corpus.skipped] == [
+        (f"{tmp_path / 'z.jsonl'}:1", f"document id 'a' already used by {tmp_path / 'a.md'}")
+    ]
 
 
 @pytest.mark.parametrize(
     "files",
-    [{}, {"README.md": "# 说明\n\n不是文档。\n", "data.csv": "a,b\n"}],
-    ids=["empty-dir", "only-non-documents"],
+    [{}, {"README.md": "# 说明\n\n不是文档。\n", "data.csv": "a,b\n"}, {"a.pdf": b"%PDF-1.4 broken", "b.txt": b""}],
+    ids=["empty-dir", "only-non-documents", "only-unreadable"],
 )
-def test_directory_without_documents(tmp_path, files):
+def test_a_corpus_where_nothing_can_be_read_stops_with_one_line(tmp_path, files):
     corpus = write_files(tmp_path / "mycorpus", files)
-    assert "mycorpus" in _corpus_error(corpus)
+    message = _corpus_error(corpus)
+    assert "mycorpus" in message and "no document could be read" in message
+    for name in files:
+        if name != "README.md":
+            assert name in message
 
 
 def test_missing_path_is_named(tmp_path):
@@ -423,6 +461,24 @@ def test_missing_path_is_named(tmp_path):
 def test_unsupported_single_file_is_named(tmp_path):
     write_files(tmp_path, {"table.csv": "a,b\n"})
     assert "table.csv" in _corpus_error(tmp_path / "table.csv")
+
+
+def test_read_corpus_with_files_read_apart_equals_one_pass(tmp_path):
+    """Files cleaned on their own (as the cache keeps them) give the one-pass result, repeats
+    across files and a clashing id included."""
+    shared = "崂山区举办第十届茶文化节，来自全国各地的茶商和游客齐聚一堂，品茶论道。"
+    write_files(tmp_path, {
+        "a.md": f"# 甲文\n\n{P_CHERRY}\n\n{shared}\n",
+        "b.md": f"# 乙文\n\n{shared}\n\n{P_SERVICE}\n",  # the shared paragraph again: dropped here
+        "c.jsonl": json.dumps({"id": "a", "title": "重名", "text": P_LONG}, ensure_ascii=False) + "\n"
+        + json.dumps({"id": "c", "title": "丙文", "text": f"{P_LONG}\n\n{shared}"}, ensure_ascii=False) + "\n",
+    })
+    docs, _ = read_documents(tmp_path)
+    seen: set[str] = set()
+    one_pass = [clean_document(d, seen) for d in docs]
+    corpus = read_corpus(tmp_path)
+    assert corpus.documents == one_pass
+    assert [d.paragraphs for d in corpus.documents] == [(P_CHERRY, shared), (P_SERVICE,), (P_LONG,)]
 
 
 def test_document_of_headings_only_has_no_passages(tmp_path):

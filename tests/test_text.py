@@ -130,7 +130,11 @@ import jieba
 from bot.search import text
 cache, mode, added = sys.argv[1], sys.argv[2], [w for w in sys.argv[3].split("|") if w]
 if cache == "-":
-    for w in added: jieba.add_word(w)
+    jieba.initialize()
+    total = jieba.dt.total
+    for w in sorted(added):  # as text.Segmenter adds terms: sorted, jieba's total left as it was
+        jieba.add_word(w)
+        jieba.dt.total = total
     tok = jieba.dt
 else:
     tok = text.Segmenter(added, cache_dir=Path(cache), lazy=(mode == "lazy")).tokenizer

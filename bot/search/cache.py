@@ -18,16 +18,17 @@ import jieba
 import numpy as np
 
 from bot.search import parallel
-from bot.search import text
 from bot.search.bm25 import SparseBM25
-from bot.search.corpus import MIN_PASSAGES, CorpusError, Passage, corpus_files, load_passages
+from bot.search.corpus import MIN_PASSAGES, Corpus, CorpusError, Passage, Skipped, corpus_files, read_corpus
+from bot.search.doccache import FileCache, TokenCache, prune
 from bot.search.index import Index, corpus_terms
 
 log = logging.getLogger(__name__)
 
-FORMAT = "laoshan-qa-index/1"
+FORMAT = "laoshan-qa-index/2"
 _PIPELINE = (
-    "corpus.py", "text.py", "bm25.py", "parallel.py", "index.py", "cache.py", "data/stopwords.txt",
+    "corpus.py", "formats.py", "text.py", "bm25.py", "parallel.py", "index.py", "cache.py", "doccache.py",
+    "data/stopwords.txt",
 )
 
 
@@ -50,10 +51,12 @@ def cache_path(data_dir: Path, corpus_path: Path) -> Path:
     return Path(data_dir) / f"index-{name}.npz"
 
 
-def save(index: Index, path: Path, key: str) -> None:
-    meta = {
+def save(index: Index, path: Path, key: str, report: dict | None = None) -> None:
+    """Write the index (and ``report``, what its corpus' loading said: ``corpus_report``)."""
+    meta: dict[str, object] = {
         "format": FORMAT,
         "key": key,
+        "report": report,
         "user_terms": index.user_terms,
         "passages": [
             [p.doc, p.title, p.paragraph, p.text, p.part, p.context if p.context != p.text else None]
@@ -74,7 +77,7 @@ def save(index: Index, path: Path, key: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # (numpy's stub: the first ** key as allow_pickle)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -84,7 +87,8 @@ def save(index: Index, path: Path, key: str) -> None:
 def load(path: Path, key: str, cache_dir: Path | None = None) -> Index | None:
     """The cached index, or None when the file is missing, corrupt, stale or not ours.
 
-    ``cache_dir`` holds jieba's dictionary in fast form (see ``text.Segmenter``).
+    ``cache_dir`` holds jieba's dictionary in fast form (see ``text.Segmenter``). What the
+    corpus' loading said when the index was built (files skipped, the summary) is said again.
     """
     if not path.is_file():
         return None
@@ -101,10 +105,27 @@ def load(path: Path, key: str, cache_dir: Path | None = None) -> Index | None:
         ]
         if any(m.n_docs != len(passages) for m in models):
             raise ValueError("passage count does not match the matrices")
-        return Index(passages, set(meta["user_terms"]), models, cache_dir=cache_dir)  # type: ignore[arg-type]
+        index = Index(passages, set(meta["user_terms"]), models, cache_dir=cache_dir)  # type: ignore[arg-type]
+        report = meta.get("report") or {}
+        skipped = [Skipped(str(p), str(r)) for p, r in report.get("skipped", [])]
+        summary = str(report.get("summary", ""))
     except Exception as exc:  # any damage at all means: rebuild
         log.warning("index cache %s is unreadable (%s), rebuilding", path, exc)
         return None
+    _log_report(summary, skipped)
+    return index
+
+
+def corpus_report(corpus: Corpus) -> dict:
+    """What loading the corpus said, to be said again when its index comes from the cache."""
+    return {"summary": corpus.summary(), "skipped": [[s.path, s.reason] for s in corpus.skipped]}
+
+
+def _log_report(summary: str, skipped: list[Skipped]) -> None:
+    for s in skipped:
+        log.warning("%s: skipped: %s", s.path, s.reason)
+    if summary:
+        log.info("corpus: %s", summary)
 
 
 def _model(z, meta: dict, name: str) -> SparseBM25:
@@ -124,14 +145,17 @@ def _model(z, meta: dict, name: str) -> SparseBM25:
     return SparseBM25(vocab, indptr, rows, data, idf, n_docs)
 
 
-def _passages(corpus_path: Path) -> list[Passage]:
-    _, passages = load_passages(corpus_path)
+def _corpus(corpus_path: Path, data_dir: Path | None = None) -> Corpus:
+    """The corpus read (each file from DATA_DIR/docs when it is there), its report logged."""
+    corpus = read_corpus(corpus_path, FileCache(data_dir / "docs")) if data_dir else read_corpus(corpus_path)
+    passages = corpus.passages
     if len(passages) < MIN_PASSAGES:
         # BM25's idf is zero or negative for every word when there are fewer than three passages.
         raise CorpusError(
             f"{corpus_path}: only {len(passages)} passage(s); BM25 needs at least {MIN_PASSAGES} to rank anything"
         )
-    return passages
+    _log_report(corpus.summary(), corpus.skipped)
+    return corpus
 
 
 def load_or_build(
@@ -149,19 +173,23 @@ def load_or_build(
     calling ``progress(passages done, passages in all)`` as it goes; ``rebuild`` ignores the cache.
     """
     if data_dir is None:
-        passages = _passages(corpus_path)
-        return build_index(passages, progress, workers=workers)
+        return build_index(_corpus(corpus_path).passages, progress, workers=workers)
     key = corpus_key(corpus_path)
     path = cache_path(data_dir, corpus_path)
     index = None if rebuild else load(path, key, data_dir)
     if index is not None:
         return index
-    passages = _passages(corpus_path)
-    index = build_index(passages, progress, workers=workers, cache_dir=data_dir)
+    corpus = _corpus(corpus_path, data_dir)
+    # Each document's counts are reused from DATA_DIR/tokens while its text is the same: adding a
+    # document to a large corpus segments that document only (rebuild: every one again).
+    tokens = TokenCache(data_dir / "tokens", reuse=not rebuild)
+    index = build_index(corpus.passages, progress, workers=workers, cache_dir=data_dir, tokens=tokens)
     try:
-        save(index, path, key)
+        save(index, path, key, corpus_report(corpus))
     except OSError as exc:
         log.warning("could not write the index cache %s: %s", path, exc)
+    for sub in ("docs", "tokens"):
+        prune(data_dir / sub)
     return index
 
 
@@ -171,9 +199,14 @@ def build_index(
     *,
     workers: int | None = None,
     cache_dir: Path | None = None,
+    tokens: TokenCache | None = None,
 ) -> Index:
-    """Index the passages; a large corpus is segmented on every core (``bot/search/parallel.py``)."""
+    """Index the passages; a large corpus is segmented on every core (``bot/search/parallel.py``),
+    and with ``tokens`` only the documents it has no current counts for are."""
     terms = corpus_terms(passages)
+    if tokens is not None:
+        models = tokens.build_models(passages, terms, workers=workers, cache_dir=cache_dir, progress=progress)
+        return Index(passages, terms, models, cache_dir=cache_dir)
     if parallel.worker_count(len(passages), workers) <= 1:
         if progress:
             progress(0, len(passages))

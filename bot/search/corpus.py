@@ -7,12 +7,20 @@ each is a small function with its own test in ``tests/test_corpus.py``.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUFFIXES = (".txt", ".md", ".jsonl")
+from bot.search import formats
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = tuple(formats.KIND_BY_SUFFIX)  # the file types read (see bot/search/formats.py)
 
 # Sentence-final marks (full- and half-width), optionally followed by closing quotes/brackets.
 _TERMINAL = "。！？!?…"
@@ -46,6 +54,7 @@ class Document:
     title: str
     paragraphs: tuple[str, ...]
     source: str = ""  # file the document came from
+    kind: str = formats.TEXT  # PDF, Word, HTML, text, JSONL
 
 
 @dataclass(frozen=True)
@@ -67,36 +76,86 @@ class Passage:
 # --------------------------------------------------------------------------- reading files
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or a .jsonl record, ``path:line``) that was not loaded, and why."""
+
+    path: str
+    reason: str
+
+
 def corpus_files(path: Path) -> list[Path]:
+    """Every file of the corpus: all files under a directory (but hidden ones and README.md, the
+    corpus' own notes), or the one file given. Whether each can be read is ``read_file``'s call."""
     if not path.exists():
         raise CorpusError(f"{path}: corpus path does not exist")
     if path.is_file():
-        if path.suffix.lower() not in SUFFIXES:
-            raise CorpusError(f"{path}: not a .txt, .md or .jsonl file")
         return [path]
-    files = sorted(
+    return sorted(
         p for p in path.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
         and p.name.lower() != "readme.md"
     )
-    if not files:
-        raise CorpusError(f"{path}: no .txt, .md or .jsonl documents found")
-    return files
 
 
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CorpusError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise CorpusError(f"{path}:{line}: not UTF-8 text") from exc
-    if not text.strip():
-        raise CorpusError(f"{path}: empty document")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+def read_file(file: Path, data: bytes | None = None) -> tuple[list[Document], list[Skipped]]:
+    """The documents in one file (``data``: its bytes, when already read), and the records of a
+    .jsonl file that were left out. Raises ``formats.Unreadable`` (the reason) when the file
+    holds nothing to load.
+    """
+    kind = formats.KIND_BY_SUFFIX.get(file.suffix.lower())
+    if kind is None:
+        suffix = file.suffix.lower()
+        raise formats.Unreadable(formats.NOT_READ.get(suffix, f"unsupported file type ({suffix or 'no extension'})"))
+    if data is None:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise formats.Unreadable(f"cannot read ({exc.strerror})") from exc
+    return documents_from_bytes(file.stem, data, kind, str(file))
+
+
+def documents_from_bytes(
+    doc_id: str, data: bytes, kind: str, source: str
+) -> tuple[list[Document], list[Skipped]]:
+    """Documents from a file's bytes, read as ``kind`` (which the content must bear out)."""
+    if not data.strip():
+        raise formats.Unreadable("empty file")
+    found = formats.sniff(data)
+    # (Text that cannot be decoded is "binary" to sniff: decoding says why, below.)
+    if (kind in (formats.PDF, formats.WORD) and found != kind) or (
+        kind not in (formats.PDF, formats.WORD) and found not in (formats.TEXT, formats.HTML, "binary")
+    ):
+        raise formats.Unreadable(
+            f"named as {formats.describe(kind)} but the content is {formats.describe(found)}"
+        )
+    if kind == formats.JSONL:
+        text, encoding = formats.decode_text(data)
+        _log_encoding(source, encoding)
+        return parse_jsonl(text, source)
+    extracted = formats.read(data, kind)
+    _log_encoding(source, extracted.encoding)
+    if kind == formats.TEXT:
+        text = extracted.paragraphs[0].replace("\r\n", "\n").replace("\r", "\n")
+        if not text.strip():
+            raise formats.Unreadable("empty document")
+        return [parse_text_document(doc_id, text, source)], []
+    paragraphs = [join_lines(lines) for p in extracted.paragraphs if (lines := _lines(p))]
+    title = extracted.title
+    if title is None and paragraphs and len(paragraphs[0]) <= formats.TITLE_MAX_CHARS:
+        title = paragraphs.pop(0)
+    if not paragraphs:
+        raise formats.Unreadable("empty document")
+    return [Document(doc_id, title or doc_id, tuple(paragraphs), source, kind)], []
+
+
+def _lines(paragraph: str) -> list[str]:
+    return [ln.strip() for ln in paragraph.split("\n") if ln.strip()]
+
+
+def _log_encoding(source: str, encoding: str | None) -> None:
+    if encoding is not None and encoding != "UTF-8":
+        log.info("%s: read as %s text", source, encoding)
 
 
 def split_blocks(text: str) -> list[str]:
@@ -138,50 +197,82 @@ def parse_text_document(doc_id: str, text: str, source: str = "") -> Document:
     return Document(id=doc_id, title=title, paragraphs=tuple(body), source=source)
 
 
-def load_jsonl(path: Path) -> list[Document]:
-    docs = []
-    text = _read_text(path)
-    for n, line in enumerate(text.split("\n"), start=1):
+def parse_jsonl(text: str, source: str) -> tuple[list[Document], list[Skipped]]:
+    """One document per line: {"id", "title", "text"}; a bad record is left out and named."""
+    docs: list[Document] = []
+    bad: list[Skipped] = []
+    for n, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CorpusError(f"{path}:{n}: malformed JSON ({exc.msg})") from exc
+            bad.append(Skipped(f"{source}:{n}", f"malformed JSON ({exc.msg})"))
+            continue
         if not isinstance(rec, dict):
-            raise CorpusError(f"{path}:{n}: a record must be an object with id, title, text")
+            bad.append(Skipped(f"{source}:{n}", "a record must be an object with id, title, text"))
+            continue
         missing = [k for k in ("id", "title", "text") if not isinstance(rec.get(k), (str, int))]
         if missing:
-            raise CorpusError(f"{path}:{n}: record lacks {', '.join(missing)}")
-        if not str(rec["text"]).strip():
-            raise CorpusError(f"{path}:{n}: record has empty text")
-        paragraphs = tuple(split_blocks(str(rec["text"])))
-        docs.append(Document(str(rec["id"]), str(rec["title"]).strip(), paragraphs, f"{path}:{n}"))
+            bad.append(Skipped(f"{source}:{n}", f"record lacks {', '.join(missing)}"))
+        elif not str(rec["text"]).strip():
+            bad.append(Skipped(f"{source}:{n}", "record has empty text"))
+        else:
+            paragraphs = tuple(split_blocks(str(rec["text"])))
+            docs.append(Document(str(rec["id"]), str(rec["title"]).strip(), paragraphs, f"{source}:{n}", formats.JSONL))
     if not docs:
-        raise CorpusError(f"{path}: empty document")
-    return docs
+        raise formats.Unreadable(bad[0].reason if len(bad) == 1 else "no usable record")
+    return docs, bad
+
+
+def read_documents(path: str | Path) -> tuple[list[Document], list[Skipped]]:
+    """Every document under ``path`` (a directory or one file), no cleaning yet, and what was
+    skipped. Raises CorpusError (one line) only when the path is missing or nothing could be read."""
+    root = Path(path)
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    ids: dict[str, str] = {}
+    for file in corpus_files(root):
+        try:
+            found, bad = read_file(file)
+        except formats.Unreadable as exc:
+            skipped.append(Skipped(str(file), str(exc)))
+            continue
+        skipped.extend(bad)
+        docs.extend(_unique_ids(found, ids, skipped))
+    if not docs:
+        raise CorpusError(_nothing_read(root, skipped))
+    return docs, skipped
+
+
+def _unique_ids(found: list[Document], ids: dict[str, str], skipped: list[Skipped]) -> list[Document]:
+    """The documents whose id no earlier one has (``ids``: id -> source, updated); the others skipped."""
+    out = []
+    for d in found:
+        if d.id in ids:
+            skipped.append(Skipped(d.source, f"document id {d.id!r} already used by {ids[d.id]}"))
+            continue
+        ids[d.id] = d.source
+        out.append(d)
+    return out
+
+
+def _nothing_read(root: Path, skipped: list[Skipped]) -> str:
+    files = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
+    more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return f"{root}: no document could be read" + (f" ({files}{more})" if files else " (no files)")
 
 
 def load_documents(path: str | Path) -> list[Document]:
     """Read every document under ``path`` (a directory or one file); no cleaning yet."""
-    docs: list[Document] = []
-    for file in corpus_files(Path(path)):
-        if file.suffix.lower() == ".jsonl":
-            docs.extend(load_jsonl(file))
-        else:
-            docs.append(parse_text_document(file.stem, _read_text(file), str(file)))
-    seen: dict[str, str] = {}
-    for d in docs:
-        if d.id in seen:
-            raise CorpusError(f"{d.source}: document id {d.id!r} already used by {seen[d.id]}")
-        seen[d.id] = d.source
-    return docs
+    return read_documents(path)[0]
 
 
 # --------------------------------------------------------------------------- cleaning rules
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """The text with all whitespace removed (to compare texts whatever their line breaks)."""
     return _SPACE.sub("", text)
 
 
@@ -301,7 +392,7 @@ def _continuation(cur: str, pars: list[str], j: int) -> int | None:
 
 
 def _bigrams(text: str) -> set[str]:
-    s = _squash(text)
+    s = squash(text)
     return {s[i : i + 2] for i in range(len(s) - 1)} or {s}
 
 
@@ -318,23 +409,50 @@ def drop_repeats(pars: list[str], seen: set[str] | None = None) -> list[str]:
     block twice): comparing every pair across the corpus would be quadratic in its size.
     """
     seen = seen if seen is not None else set()
-    doc_grams: list[set[str]] = []
-    squashed_doc = [_squash(p) for p in pars]
+    squashed_doc = [squash(p) for p in pars]
+    # (Squashed paragraphs hold no whitespace: a match in the joined text never spans two.)
+    joined = "\n".join(squashed_doc)
+    copies = Counter(squashed_doc)
+    kept = _NearRepeats()
     out = []
-    for i, p in enumerate(pars):
-        sq = squashed_doc[i]
+    for p, sq in zip(pars, squashed_doc):
         grams = _bigrams(sq)
-        if sq in seen or (len(sq) >= 40 and any(_jaccard(grams, g) >= NEAR_REPEAT for g in doc_grams)):
+        if sq in seen or (len(sq) >= 40 and kept.has_near_repeat(grams)):
             continue
-        # A fragment printed out of place: wholly inside a longer paragraph of the same document.
-        if len(sq) >= 20 and any(
-            j != i and len(o) > len(sq) and sq in o for j, o in enumerate(squashed_doc)
-        ):
+        # A fragment printed out of place: wholly inside a longer paragraph of the same document
+        # (found in the document more often than the paragraphs equal to it account for).
+        if len(sq) >= 20 and joined.count(sq) > copies[sq]:
             continue
         seen.add(sq)
-        doc_grams.append(grams)
+        kept.add(grams)
         out.append(p)
     return out
+
+
+class _NearRepeats:
+    """The bigram sets of the paragraphs kept so far, found again by prefix filtering.
+
+    Two sets with a Jaccard similarity of at least t share their least element (in any fixed
+    order) among the first |s| - floor(t * |s|) + 1 elements of each: only paragraphs sharing one
+    of those are compared, instead of every pair.
+    """
+
+    def __init__(self) -> None:
+        self.sets: list[set[str]] = []
+        self.by_gram: dict[str, list[int]] = {}
+
+    @staticmethod
+    def _prefix(grams: set[str]) -> list[str]:
+        return sorted(grams)[: len(grams) - math.floor(NEAR_REPEAT * len(grams)) + 1]
+
+    def has_near_repeat(self, grams: set[str]) -> bool:
+        candidates = {i for g in self._prefix(grams) for i in self.by_gram.get(g, ())}
+        return any(_jaccard(grams, self.sets[i]) >= NEAR_REPEAT for i in sorted(candidates))
+
+    def add(self, grams: set[str]) -> None:
+        for g in self._prefix(grams):
+            self.by_gram.setdefault(g, []).append(len(self.sets))
+        self.sets.append(grams)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -343,11 +461,15 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
+def _prepared(pars: list[str] | tuple[str, ...]) -> list[str]:
+    """Paragraphs with their spaces collapsed, less empty ones and page furniture in Latin letters."""
+    pars = [_SPACE.sub(" ", p).strip() for p in pars]
+    return [p for p in pars if p and not is_latin_only(p)]
+
+
 def clean_paragraphs(pars: list[str], seen: set[str] | None = None) -> list[str]:
     """Apply the layout rules in order; the result is the body text, paragraph by paragraph."""
-    pars = [_SPACE.sub(" ", p).strip() for p in pars]
-    pars = [p for p in pars if p and not is_latin_only(p)]
-    pars = drop_repeats(pars, seen)
+    pars = drop_repeats(_prepared(pars), seen)
     pars = rejoin_cut_paragraphs(pars)
     return [p for p in pars if not (is_caption(p) or is_credit(p))]
 
@@ -371,19 +493,18 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
-def _clauses(sentence: str, limit: int) -> list[str]:
-    """A sentence too long for one quote is cut after its semicolons."""
+def split_clauses(sentence: str, limit: int) -> list[str]:
+    """A sentence longer than ``limit`` is cut after its semicolons and dashes."""
     if len(sentence) <= limit:
         return [sentence]
-    parts = re.split(r"(?<=[；;])", sentence)
-    return [p for p in parts if p]
+    return [p for p in re.split(r"(?<=[；;])|(?<=——)", sentence) if p]
 
 
 def chunk_sentences(sentences: list[str], limit: int = MAX_PASSAGE_CHARS) -> list[str]:
     """Greedy runs of whole sentences, each at most ``limit`` characters where possible."""
     chunks: list[str] = []
     cur = ""
-    for s in (c for sentence in sentences for c in _clauses(sentence, limit)):
+    for s in (c for sentence in sentences for c in split_clauses(sentence, limit)):
         if cur and len(cur) + len(s) > limit:
             chunks.append(cur)
             cur = s
@@ -416,7 +537,7 @@ def drop_repeated_passages(passages: list[Passage]) -> list[Passage]:
     kept: list[Passage] = []
     seen: set[str] = set()
     for p in passages:
-        sq = _squash(p.text)
+        sq = squash(p.text)
         if sq in seen:
             continue
         seen.add(sq)
@@ -426,19 +547,121 @@ def drop_repeated_passages(passages: list[Passage]) -> list[Passage]:
 
 def clean_document(doc: Document, seen: set[str] | None = None) -> Document:
     pars = clean_paragraphs(list(doc.paragraphs), seen)
-    return Document(doc.id, unicodedata.normalize("NFC", doc.title), tuple(pars), doc.source)
+    return Document(doc.id, unicodedata.normalize("NFC", doc.title), tuple(pars), doc.source, doc.kind)
 
 
-def load_passages(path: str | Path) -> tuple[list[Document], list[Passage]]:
-    """Load, clean and cut the corpus; raises CorpusError with one line on a bad corpus."""
-    docs = load_documents(path)
+@dataclass(frozen=True)
+class Corpus:
+    """The corpus as loaded: cleaned documents, their passages, and the files left out (and why)."""
+
+    documents: list[Document]
+    passages: list[Passage]
+    skipped: list[Skipped]
+
+    def summary(self) -> str:
+        """'5 documents (1 PDF, 1 Word, 3 text), 140 passages, 1 file skipped'."""
+        return summary(Counter(d.kind for d in self.documents), len(self.passages), len(self.skipped))
+
+
+def summary(kinds: Counter[str], passages: int, skipped: int) -> str:
+    n = sum(kinds.values())
+    order = list(formats.SUFFIX_BY_KIND)  # PDF, Word, HTML, text, JSONL
+    by_kind = ", ".join(f"{kinds[k]} {k}" for k in sorted(kinds, key=lambda k: (order.index(k), k)))
+    return (
+        f"{n} document{'s' if n != 1 else ''} ({by_kind}), {passages} passage{'s' if passages != 1 else ''}, "
+        f"{skipped} file{'s' if skipped != 1 else ''} skipped"
+    )
+
+
+def log_skipped(skipped: list[Skipped]) -> None:
+    """One warning line per file left out, naming it and the reason."""
+    for s in skipped:
+        log.warning("%s: skipped: %s", s.path, s.reason)
+
+
+@dataclass(frozen=True)
+class FileDocs:
+    """One file's documents cleaned as if the file came first in the corpus, so that the result
+    can be kept by the file's content (``bot/search/doccache.py``), with what tells when that
+    was not so: a paragraph an earlier file already has (``seen``) is dropped as a repeat."""
+
+    documents: tuple[Document, ...]  # cleaned
+    compared: tuple[str, ...]  # every paragraph drop_repeats looked at, squashed
+    kept: tuple[int, ...]  # those it kept (positions in ``compared``): the files after see them
+    skipped: tuple[Skipped, ...] = ()  # the file itself, or its .jsonl records left out
+
+
+def read_file_docs(file: Path, data: bytes | None = None) -> FileDocs:
+    """Read and clean one file on its own (a file that cannot be read comes back as skipped)."""
+    try:
+        found, bad = read_file(file, data)
+    except formats.Unreadable as exc:
+        return FileDocs((), (), (), (Skipped(str(file), str(exc)),))
+    skipped = list(bad)
+    found = _unique_ids(found, {}, skipped)
+    return clean_file(found, set(), tuple(skipped))
+
+
+def clean_file(docs: list[Document], seen: set[str], skipped: tuple[Skipped, ...] = ()) -> FileDocs:
+    """Clean a file's documents in order; ``seen`` (the kept paragraphs before them) is updated."""
+    compared: list[str] = []
+    first: dict[str, int] = {}
+    before = set(seen)
+    cleaned = []
+    for d in docs:
+        for sq in map(squash, _prepared(d.paragraphs)):
+            first.setdefault(sq, len(compared))
+            compared.append(sq)
+        cleaned.append(clean_document(d, seen))
+    kept = sorted(first[sq] for sq in seen - before if sq in first)
+    return FileDocs(tuple(cleaned), tuple(compared), tuple(kept), skipped)
+
+
+FileReader = Callable[[Path], FileDocs]
+
+
+def read_corpus(path: str | Path, read: FileReader = read_file_docs) -> Corpus:
+    """Load, clean and cut the corpus; raises CorpusError with one line when nothing can be served.
+
+    ``read`` reads and cleans one file on its own (``read_file_docs``, or a cache of it). The
+    result is as if the corpus were cleaned in one pass: a file whose paragraphs an earlier file
+    already has, or whose document ids an earlier file uses, is read and cleaned again in its place.
+    """
+    root = Path(path)
     seen: set[str] = set()
-    cleaned = [clean_document(d, seen) for d in docs]
+    ids: dict[str, str] = {}
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    for file in corpus_files(root):
+        got = read(file)
+        skipped.extend(got.skipped)
+        if not got.documents:
+            continue
+        if any(d.id in ids for d in got.documents) or not seen.isdisjoint(got.compared):
+            try:
+                found, _ = read_file(file)
+            except formats.Unreadable as exc:  # changed since: skip it after all
+                skipped.append(Skipped(str(file), str(exc)))
+                continue
+            found = _unique_ids(_unique_ids(found, {}, []), dict(ids), skipped)
+            got = clean_file(found, seen)
+        else:
+            seen.update(got.compared[i] for i in got.kept)
+        for d in got.documents:
+            ids[d.id] = d.source
+            docs.append(d)
+    if not docs:
+        raise CorpusError(_nothing_read(root, skipped))
     passages: list[Passage] = []
-    for d in cleaned:
+    for d in docs:
         passages.extend(make_passages(d, body_paragraphs(list(d.paragraphs))))
     passages = drop_repeated_passages(passages)
     if not passages:
         raise CorpusError(f"{path}: the documents hold no paragraphs to answer from")
+    return Corpus(docs, passages, skipped)
 
-    return cleaned, passages
+
+def load_passages(path: str | Path) -> tuple[list[Document], list[Passage]]:
+    """Load, clean and cut the corpus; raises CorpusError with one line on a bad corpus."""
+    corpus = read_corpus(path)
+    return corpus.documents, corpus.passages

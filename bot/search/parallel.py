@@ -169,6 +169,74 @@ def build_models(
     return words.finish(), grams.finish()
 
 
+# --------------------------------------------------------------------------- by document
+
+
+@dataclass
+class CountedGroup:
+    """A group of passages (one document's): their normalised texts, and their counts for both models."""
+
+    normalised: list[str]
+    counted: Counted
+
+
+def _count_groups(groups: list[list[str]]) -> list[CountedGroup]:
+    out = []
+    for texts in groups:
+        normalised = [text.normalise(t) for t in texts]
+        analysed = [segmenter().analyse(t, normalised=True) for t in normalised]
+        counted = Counted(count_terms([w for w, _ in analysed]), count_terms([g for _, g in analysed]))
+        out.append(CountedGroup(normalised, counted))
+    return out
+
+
+def count_groups(
+    groups: Sequence[Sequence[str]],
+    user_terms: Iterable[str] = (),
+    *,
+    workers: int | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> Iterator[CountedGroup]:
+    """Each group's normalised texts and term counts, in order; groups are never split, so each
+    comes back counted on its own (what a per-document cache keeps). On ``workers`` processes
+    (by default every core from ``MIN_PARALLEL`` passages on), ``progress`` as ``map_chunks``."""
+    total = sum(len(g) for g in groups)
+    n = worker_count(total, workers)
+    size = max(50, min(MAX_CHUNK, total // (8 * n) or 1))
+    batches: list[list[list[str]]] = [[]]
+    filled = 0
+    for g in groups:
+        if batches[-1] and filled + len(g) > size:
+            batches.append([])
+            filled = 0
+        batches[-1].append(list(g))
+        filled += len(g)
+    done = 0
+    if progress:
+        progress(0, total)
+    terms = sorted(user_terms)
+    if n <= 1:
+        global _segmenter
+        outer, _segmenter = _segmenter, text.Segmenter(terms, cache_dir=cache_dir, lazy=total < MAX_CHUNK)
+        try:
+            results: Iterator[list[CountedGroup]] = map(_count_groups, batches)
+            for batch in results:
+                done += sum(len(r.normalised) for r in batch)
+                if progress:
+                    progress(done, total)
+                yield from batch
+        finally:
+            _segmenter = outer
+        return
+    with _context().Pool(n, initializer=_init_worker, initargs=(terms, cache_dir)) as pool:
+        for batch in pool.imap(_count_groups, batches):
+            done += sum(len(r.normalised) for r in batch)
+            if progress:
+                progress(done, total)
+            yield from batch
+
+
 # --------------------------------------------------------------------------- progress line
 
 

@@ -23,8 +23,9 @@ jieba.setLogLevel(logging.WARNING)
 
 _T2S = opencc.OpenCC("t2s")
 _SPACE = re.compile(r"\s+")
-_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+HAN_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs: Ext. A, the main block, compatibility
+HAN = re.compile(f"[{HAN_CHARS}]")  # the one definition of "a Chinese character" here
+_WORDLIKE = re.compile(f"[0-9a-z{HAN_CHARS}]")
 
 
 def _load_stopwords() -> frozenset[str]:
@@ -37,6 +38,11 @@ def _load_stopwords() -> frozenset[str]:
 
 
 STOPWORDS = _load_stopwords()
+
+
+def is_han(s: str) -> bool:
+    """Every character of ``s`` is a Chinese character (and there is one)."""
+    return bool(s) and all(HAN.match(c) for c in s)
 
 
 def to_simplified(text: str) -> str:
@@ -55,8 +61,8 @@ def is_content(token: str) -> bool:
     return bool(_WORDLIKE.search(token)) and token not in STOPWORDS
 
 
-def char_ngrams(tokens: Iterable[str]) -> list[str]:
-    """Character unigrams and bigrams of the content words, kept apart by dropped words.
+def char_ngrams(tokens: Iterable[str | None]) -> list[str]:
+    """Character unigrams and bigrams of the content words, kept apart by dropped words (None).
 
     Latin words and numbers stay whole. Bigrams cross word boundaries inside a run of content
     words, so they catch terms that jieba split differently in the question and the corpus.
@@ -67,7 +73,7 @@ def char_ngrams(tokens: Iterable[str]) -> list[str]:
         if tok is None:
             grams.extend(_grams("".join(run)))
             run = []
-        elif _HAN.search(tok):
+        elif HAN.search(tok):
             run.append(tok)
         else:
             grams.extend(_grams("".join(run)))
@@ -78,7 +84,7 @@ def char_ngrams(tokens: Iterable[str]) -> list[str]:
 
 
 def _grams(run: str) -> list[str]:
-    chars = [c for c in run if _HAN.match(c)]
+    chars = [c for c in run if HAN.match(c)]
     return chars + [a + b for a, b in zip(chars, chars[1:])]
 
 
@@ -237,6 +243,12 @@ def _read_shipped(cache_dir: Path | None) -> _Shipped:
     return _Shipped(None, tokenizer.FREQ, tokenizer.total)
 
 
+def dictionary_terms(terms: Iterable[str]) -> tuple[str, ...]:
+    """The terms as a segmenter adds them to its dictionary: normalised, two characters or more
+    (a one-character "term" would only split words apart), each once, in sorted order."""
+    return tuple(sorted({t for t in map(normalise, terms) if len(t) >= 2}))
+
+
 class Segmenter:
     """jieba with a dictionary of its own: the shipped words plus one corpus' terms.
 
@@ -257,13 +269,15 @@ class Segmenter:
         tokenizer.total = shipped.total
         tokenizer.initialized = True
         self.tokenizer = tokenizer
-        added = []
-        for term in terms:
-            term = normalise(term)
-            if len(term) >= 2:  # a one-character "term" would only split words apart
-                tokenizer.add_word(term)
-                added.append(term)
-        self.terms = tuple(added)
+        self.terms = dictionary_terms(terms)
+        for term in self.terms:
+            tokenizer.add_word(term)
+            # jieba adds each new word's count to its total, and the total weighs every cut: left
+            # so, a term would shift the cuts of texts that do not hold it. Kept fixed, a text is
+            # cut the same by every segmenter whose terms found in it are the same, which is what
+            # lets a document's tokens be reused when other documents come and go
+            # (bot/search/doccache.py).
+            tokenizer.total = shipped.total
 
     def segment(self, text: str, *, normalised: bool = False) -> list[str]:
         """jieba words of the normalised text (``normalised``: it already is)."""
