@@ -53,6 +53,7 @@ try:
     from fake_bot_api import (
         DEFAULT_GROUP_ID,
         DEFAULT_USER_ID,
+        MAX_DOWNLOAD_BYTES,
         FakeBotAPI,
         detect_entities,
         parse_html,
@@ -62,6 +63,7 @@ except ImportError:  # tests/ imported as a package
     from tests.fake_bot_api import (
         DEFAULT_GROUP_ID,
         DEFAULT_USER_ID,
+        MAX_DOWNLOAD_BYTES,
         FakeBotAPI,
         detect_entities,
         parse_html,
@@ -534,6 +536,41 @@ async def test_non_text_updates_parse(bot, fake_api):
     photo_file = await ups[1].message.photo[-1].get_file()
     assert bytes(await photo_file.download_as_bytearray()) == b"JPEGDATA"
     assert not fake_api.errors
+
+
+async def test_document_download_goes_through_getfile_and_the_file_endpoint(bot, fake_api):
+    fake_api.document_message("正文".encode(), file_name="说明.txt", mime_type="text/plain")
+    (update,) = await bot.get_updates(timeout=0)
+    doc = update.message.document
+    assert (doc.file_name, doc.mime_type, doc.file_size) == ("说明.txt", "text/plain", 6)
+    file = await doc.get_file()  # PTB turns the file_path into the download URL
+    assert file.file_path.startswith(f"{fake_api.base_file_url}{fake_api.token}/documents/")
+    assert bytes(await file.download_as_bytearray()) == "正文".encode()
+    (download,) = fake_api.calls_to("downloadFile")
+    assert download.ok and file.file_path.endswith("/" + download.params["file_path"])
+    assert [c.method for c in fake_api.calls][-2:] == ["getFile", "downloadFile"]
+    assert not fake_api.errors
+
+
+async def test_a_file_over_20_mb_cannot_be_fetched(bot, fake_api):
+    fake_api.document_message(b"%PDF-1.4", file_name="big.pdf", mime_type="application/pdf",
+                              file_size=MAX_DOWNLOAD_BYTES + 1)
+    (update,) = await bot.get_updates(timeout=0)
+    assert update.message.document.file_size == MAX_DOWNLOAD_BYTES + 1
+    with pytest.raises(BadRequest, match="(?i)^file is too big$"):
+        await update.message.document.get_file()
+    fake_api.errors.clear()
+
+
+async def test_a_file_path_getfile_never_gave_out_is_not_served(fake_api):
+    fake_api.document_message(b"secret", file_name="a.txt")
+    path = next(iter(fake_api.files.values()))["file_path"]
+    async with httpx.AsyncClient() as client:
+        unknown = await client.get(f"{fake_api.base_file_url}{fake_api.token}/{path}")
+        wrong_token = await client.get(f"{fake_api.base_file_url}1:wrong/{path}")
+    assert (unknown.status_code, wrong_token.status_code) == (404, 401)
+    assert [c.status for c in fake_api.calls_to("downloadFile")] == [404, 401]
+    fake_api.errors.clear()
 
 
 # ------------------------------------------------------------------------------------ other methods

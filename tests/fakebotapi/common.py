@@ -22,6 +22,7 @@ MAX_NEXT_OFFSET_BYTES = 64
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_COMMANDS = 100
 MAX_INLINE_QUERY_LEN = 256
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile: bots download files up to 20 MB
 
 
 def utf16_len(s: str) -> int:

@@ -9,7 +9,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from .common import MAX_COMMANDS, ApiError, bad_request
+from .common import MAX_COMMANDS, MAX_DOWNLOAD_BYTES, ApiError, bad_request
 from .spec import ARRAY_PREFIX
 
 if TYPE_CHECKING:
@@ -205,8 +205,14 @@ class BotRoutes:
         return {"status": "member", "user": self._user(uid, "User", language_code=None)}
 
     def _m_getFile(self, p: dict) -> dict:
+        """A file the bot may download: known, and at most 20 MB (LIMITS.md: bots download up to
+        20 MB; Telegram answers "file is too big" above that and gives no file_path)."""
         with self._lock:
             info = self.files.get(p["file_id"])
         if info is None:
             raise bad_request("invalid file_id")
+        if info["file_size"] > MAX_DOWNLOAD_BYTES:
+            raise bad_request("file is too big")
+        with self._lock:
+            info["downloadable"] = True  # the file_path below now works at /file/bot<token>/
         return {k: info[k] for k in ("file_id", "file_unique_id", "file_size", "file_path")}

@@ -134,11 +134,24 @@ class Scenarios:
         voice = {**f, "duration": duration, "mime_type": "audio/ogg"}
         return self._media_message({"voice": voice}, chat_id, user_id, first_name)
 
-    def document_message(self, data: bytes = b"hello", *, file_name: str = "doc.txt", mime_type: str = "text/plain",
-                         caption: str | None = None, chat_id: int | None = None, user_id: int = DEFAULT_USER_ID,
-                         first_name: str = DEFAULT_FIRST_NAME) -> int | None:
-        f = self._new_file(data, "documents", file_name.rsplit(".", 1)[-1] or "bin")
-        doc = {**f, "file_name": file_name, "mime_type": mime_type}
+    def document_message(self, data: bytes = b"hello", *, file_name: str | None = "doc.txt",
+                         mime_type: str | None = "text/plain", caption: str | None = None,
+                         chat_id: int | None = None, user_id: int = DEFAULT_USER_ID,
+                         first_name: str = DEFAULT_FIRST_NAME, file_size: int | None = None) -> int | None:
+        """A user sends a file (the bot fetches it with getFile, then from /file/bot<token>/<path>).
+        ``file_size``: the size Telegram reports, when it should differ from ``len(data)`` (a
+        file over the 20 MB download limit without holding 20 MB here)."""
+        ext = (file_name or "").rsplit(".", 1)[-1] if "." in (file_name or "") else "bin"
+        f = self._new_file(data, "documents", ext)
+        if file_size is not None:
+            f["file_size"] = file_size
+            with self._lock:
+                self.files[f["file_id"]]["file_size"] = file_size
+        doc: dict[str, Any] = dict(f)
+        if file_name is not None:
+            doc["file_name"] = file_name
+        if mime_type is not None:
+            doc["mime_type"] = mime_type
         return self._media_message({"document": doc}, chat_id, user_id, first_name, caption)
 
     def location_message(self, latitude: float = 36.1357, longitude: float = 120.6125, *,

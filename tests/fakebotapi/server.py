@@ -22,6 +22,8 @@ from .spec import FACTS_PATH, BotApiSpec, lenient_decode, validate_params
 from .state import ChatState
 from .wire import _Handler, _Server, parse_request
 
+DOWNLOAD = "downloadFile"  # how a file download (not a Bot API method) shows in ``calls``
+
 
 class FakeBotAPI(Scenarios, MessageRoutes, BotRoutes, ChatState, CallLog):
     """A fake Telegram Bot API server for offline end-to-end tests (see the package docstring, fakebotapi/__init__.py).
@@ -306,15 +308,25 @@ class FakeBotAPI(Scenarios, MessageRoutes, BotRoutes, ChatState, CallLog):
         h.send_bytes(exc.code, body, ctype)
 
     def _serve_file(self, h: _Handler, token: str, path: str) -> None:
+        """GET /file/bot<token>/<file_path>: the bytes of a file whose path getFile gave out.
+
+        Recorded as a call to ``downloadFile`` (``params``: the file_path) so tests see the whole
+        exchange; a wrong token, an unknown path or one getFile never gave out is an error."""
+        call = Call(method=DOWNLOAD, params={"file_path": path}, at=time.monotonic(), http_method=h.command)
         if token != self.token:
-            h.send_bytes(401, json.dumps({"ok": False, "error_code": 401, "description": "Unauthorized"}).encode())
+            self._finish(h, call, ApiError(401, "Unauthorized"))
+            return
+        if h.command != "GET":
+            self._finish(h, call, ApiError(405, "Method Not Allowed"))
             return
         with self._lock:
-            for info in self.files.values():
-                if info["file_path"] == path:
-                    h.send_bytes(200, info["data"], "application/octet-stream")
-                    return
-        h.send_bytes(404, json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}).encode())
+            info = next((i for i in self.files.values() if i["file_path"] == path), None)
+        if info is None or not info.get("downloadable"):
+            self._finish(h, call, ApiError(404, "Not Found"))
+            return
+        call.status, call.result = 200, {"file_size": len(info["data"])}
+        self._record(call)
+        h.send_bytes(200, info["data"], "application/octet-stream")
 
     # ---------------------------------------------------------------- validation
     def validate(self, method: str, raw: dict[str, Any], files: dict[str, UploadedFile] | None = None,
