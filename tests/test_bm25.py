@@ -7,7 +7,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 try:  # before bot: puts the project root on sys.path
-    import corpus_samples  # noqa: F401
+    import corpus_samples
 except ImportError:  # tests/ imported as a package
     from tests import corpus_samples  # noqa: F401
 from bot.search.bm25 import SparseBM25, log_idf_max, top_k

@@ -3,15 +3,15 @@ its block search runs, and bot/search/parallel.py against in-process analysis.""
 
 from __future__ import annotations
 
+import corpus_samples
 import numpy as np
 import pytest
+from corpus_samples import DISTRICT
 from rank_bm25 import BM25Okapi
 
-import corpus_samples  # noqa: F401  (project root on sys.path)
 from bot.search import parallel
 from bot.search.bm25 import DENSE_MIN_DOCS, WEIGHT_DTYPE, Builder, SparseBM25, count_terms, top_k
 from bot.search.index import Index
-from corpus_samples import DISTRICT
 
 N_DOCS = 4000
 

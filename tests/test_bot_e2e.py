@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.answering import answer as answering
-from bot.telegram import messages
 from bot.answering.service import Service
 from bot.ops.store import Store
+from bot.telegram import messages
 
 try:
     from fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiError, FakeBotAPI
@@ -25,6 +25,7 @@ except ImportError:
 
 ROOT = Path(__file__).resolve().parent.parent
 from bot_harness import ADMIN, running  # noqa: E402
+
 BOT = "LaoshanQABot"
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from corpus_samples import LIGHTHOUSE_MD, LIGHTHOUSE_NOTES_TXT, write_files
+
 from bot.search import cache
 from bot.search.index import Index
 

@@ -3,7 +3,6 @@ accepts and reject what Telegram rejects, and speak PTB 22.8's wire format."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dtm
 import html
 import json

@@ -8,11 +8,29 @@ import pytest
 
 try:  # before bot: puts the project root on sys.path
     from corpus_samples import (
-        CHERRY, DISTRICT, DOCTOR, FINANCE, FISHING, OFFICE, PLATFORM, SCHOOL, WASTE, passages,
+        CHERRY,
+        DISTRICT,
+        DOCTOR,
+        FINANCE,
+        FISHING,
+        OFFICE,
+        PLATFORM,
+        SCHOOL,
+        WASTE,
+        passages,
     )
 except ImportError:  # tests/ imported as a package
     from tests.corpus_samples import (
-        CHERRY, DISTRICT, DOCTOR, FINANCE, FISHING, OFFICE, PLATFORM, SCHOOL, WASTE, passages,
+        CHERRY,
+        DISTRICT,
+        DOCTOR,
+        FINANCE,
+        FISHING,
+        OFFICE,
+        PLATFORM,
+        SCHOOL,
+        WASTE,
+        passages,
     )
 from bot.search.index import Index, corpus_terms
 
@@ -202,7 +220,7 @@ def test_index_of_no_passage_is_empty():
 
 
 def test_fused_scores_are_between_zero_and_one(index):
-    fused, scale, words, share = index._fused_scores(index.query("樱桃节游客渔港"))
+    fused, scale, _, _ = index._fused_scores(index.query("樱桃节游客渔港"))
     fused = fused * scale
     assert fused.shape == (len(DISTRICT),)
     assert np.all(fused >= 0) and np.all(fused <= 1.0 + 1e-6)

@@ -10,7 +10,7 @@ import pytest
 try:  # before bot: puts the project root on sys.path
     import corpus_samples
 except ImportError:  # tests/ imported as a package
-    from tests import corpus_samples  # noqa: F401
+    from tests import corpus_samples
 from bot.search import text
 
 SEG = text.Segmenter()  # jieba's dictionary, no corpus terms

@@ -101,8 +101,10 @@ def pseudo_questions(index: Index, rng: random.Random, per_passage: int = 3) -> 
     return out
 
 
-def _add(rows: list, labels: list, groups: list, index: Index, question: str,
-         right: Callable[[Passage], bool] | None, group: int, leave_out: Callable[[Passage], bool] | None = None) -> None:
+def _add(
+    rows: list, labels: list, groups: list, index: Index, question: str,
+    right: Callable[[Passage], bool] | None, group: int, leave_out: Callable[[Passage], bool] | None = None,
+) -> None:
     q = index.query(question)
     hits = index.search(q, SEARCH_K)
     if leave_out is not None:
@@ -168,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="share of answerable trial questions with a right first passage that may be declined")
     ap.add_argument("--drop", type=float, default=0.6, help="share of content words a variant leaves out")
     ap.add_argument("--groups", default="0,2,3,4",
-                    help="training groups to use (default 0,2,3,4): " + "; ".join(f"{k} {v}" for k, v in GROUPS.items()))
+                    help="training groups to use (default 0,2,3,4): "
+                    + "; ".join(f"{k} {v}" for k, v in GROUPS.items()))
     ap.add_argument("--out", type=Path, default=decision.MODEL_PATH)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()

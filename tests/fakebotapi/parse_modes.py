@@ -146,11 +146,10 @@ def parse_html(text: str) -> tuple[str, list[dict]]:
             i = j + 1
             stack.pop()
             kind = top["kind"]
-            if kind == "code" and top.get("language"):
-                # <pre><code class="language-x"> : the language goes to the enclosing pre
-                if stack and stack[-1]["kind"] == "pre":
-                    stack[-1]["language"] = top["language"]
-                    continue
+            # <pre><code class="language-x"> : the language goes to the enclosing pre
+            if kind == "code" and top.get("language") and stack and stack[-1]["kind"] == "pre":
+                stack[-1]["language"] = top["language"]
+                continue
             if kind == "text_link":
                 if top.get("url"):
                     b.entity("text_link", top["start"], url=top["url"])

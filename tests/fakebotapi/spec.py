@@ -7,7 +7,7 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .common import MAX_CALLBACK_DATA_BYTES, ApiError, UploadedFile, bad_request
 from .text import check_formatting
@@ -47,7 +47,7 @@ class BotApiSpec:
     Read-only after construction; ``BotApiSpec.load(path)`` caches one instance per path.
     """
 
-    _cache: dict[Path, BotApiSpec] = {}
+    _cache: ClassVar[dict[Path, BotApiSpec]] = {}
     _cache_lock = threading.Lock()
 
     @classmethod

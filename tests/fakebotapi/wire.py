@@ -117,13 +117,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         finally:
             self.server.api._track(self.connection, add=False)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr logging
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.server.api._handle(self)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.server.api._handle(self)
 
     def read_body(self) -> bytes:
