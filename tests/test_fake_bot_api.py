@@ -438,6 +438,33 @@ async def test_fault_injection(bot, fake_api):
     assert not fake_api.errors  # injected faults are not validation errors
 
 
+def test_html_pages_for_any_status_faults_after_n_calls_and_held_calls(fake_api):
+    def post(method: str, timeout: float = 5) -> httpx.Response:
+        return httpx.post(fake_api.method_url(method), data={"chat_id": USER, "text": "x"}, timeout=timeout)
+
+    fake_api.add_private_chat(USER)
+    fake_api.fail_next("getMe", 415, html=True)
+    page = post("getMe")
+    assert page.status_code == 415 and page.headers["content-type"] == "text/html"
+    assert "<title>415 Unsupported Media Type</title>" in page.text
+    fake_api.fail_next("getMe", 404)
+    assert post("getMe").json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+
+    fake_api.fail_next("sendMessage", 500, after=2)  # two calls get through, the third fails
+    assert [post("sendMessage").status_code for _ in range(4)] == [200, 200, 500, 200]
+
+    fake_api.hang_next("sendMessage")  # held until the client gives up, then dropped undone
+    with pytest.raises(httpx.ReadTimeout):
+        post("sendMessage", timeout=0.3)
+    deadline = time.monotonic() + 5
+    while fake_api.calls_to("sendMessage")[-1].status is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    held = fake_api.calls_to("sendMessage")[-1]
+    assert held.status is None and held.injected and fake_api.held_calls("sendMessage") == 0
+    assert len(fake_api.sent_texts()) == 3  # the held send was not carried out
+    assert not fake_api.errors
+
+
 # ------------------------------------------------------------------------------------ updates
 
 

@@ -1,10 +1,12 @@
-"""Recorded calls (waiting for them, what was sent) and fault injection (fail_next, drop_next, delay_next)."""
+"""Recorded calls (waiting for them, what was sent) and fault injection (fail_next, drop_next, delay_next,
+hang_next)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .common import ApiError, Call, _public
@@ -14,9 +16,10 @@ if TYPE_CHECKING:
 
 
 class _Fault:
-    def __init__(self, kind: str, times: int, **kw: Any):
+    def __init__(self, kind: str, times: int, after: int = 0, **kw: Any):
         self.kind = kind
         self.times = times
+        self.after = after  # calls to let through before this fault starts
         self.kw = kw
 
 
@@ -120,24 +123,40 @@ class CallLog:
             self._faults.setdefault(name, []).append(fault)
 
     def fail_next(self, method: str, status: int = 429, *, retry_after: int | None = None,
-                  description: str | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` ("*" = any) with an error, before validation.
+                  description: str | None = None, times: int = 1, after: int = 0, html: bool | None = None) -> None:
+        """Answer the next ``times`` calls of ``method`` ("*" = any) with an error, before validation
+        (after letting ``after`` calls through).
 
         429 -> "Too Many Requests: retry after N" with parameters.retry_after (default N=1);
         403 -> "Forbidden: bot was blocked by the user"; 500 -> "Internal Server Error";
-        502 -> an nginx HTML "Bad Gateway" page (like Telegram's front end); 400 needs a description.
+        401 -> "Unauthorized"; 404 -> "Not Found"; other statuses need a description.
+        ``html``: answer with an nginx-style HTML page instead of the Bot API's JSON (default: for
+        502 only, like Telegram's front end; any status with ``html=True``, like a proxy or a web
+        server that is not a Bot API).
         """
         if status == 429 and retry_after is None:
             retry_after = 1
-        self._add_fault(method, _Fault("fail", times, status=status, retry_after=retry_after, description=description))
+        self._add_fault(method, _Fault("fail", times, after, status=status, retry_after=retry_after,
+                                       description=description, html=status == 502 if html is None else html))
 
-    def drop_next(self, method: str, times: int = 1) -> None:
+    def drop_next(self, method: str, times: int = 1, after: int = 0) -> None:
         """Close the connection without any response for the next call(s)."""
-        self._add_fault(method, _Fault("drop", times))
+        self._add_fault(method, _Fault("drop", times, after))
 
-    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+    def delay_next(self, method: str, seconds: float, times: int = 1, after: int = 0) -> None:
         """Delay the next call(s) by ``seconds`` before processing them normally."""
-        self._add_fault(method, _Fault("delay", times, seconds=seconds))
+        self._add_fault(method, _Fault("delay", times, after, seconds=seconds))
+
+    def hang_next(self, method: str, times: int = 1, after: int = 0) -> None:
+        """Hold the next call(s) unanswered until the client goes away (or the server stops), then
+        drop them without carrying them out: a request that never reached Telegram (the call is
+        recorded with status None when it is dropped)."""
+        self._add_fault(method, _Fault("hang", times, after))
+
+    def held_calls(self, method: str) -> int:
+        """How many calls of ``method`` ``hang_next`` is holding right now."""
+        with self._lock:
+            return self._held.get(self._canon(method), 0)
 
     def _take_faults(self, method: str) -> list[_Fault]:
         taken = []
@@ -150,6 +169,9 @@ class CallLog:
                 for f in list(queue):
                     if f.kind in kinds:
                         continue
+                    if f.after > 0:
+                        f.after -= 1
+                        continue
                     taken.append(f)
                     kinds.add(f.kind)
                     f.times -= 1
@@ -157,17 +179,23 @@ class CallLog:
                         queue.remove(f)
         return taken
 
-    def _injected_error(self, status: int, retry_after: int | None, description: str | None) -> ApiError:
-        if status == 502:
-            return ApiError(502, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-                                 "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
-                                 "</body>\r\n</html>\r\n")
+    def _injected_error(self, status: int, retry_after: int | None, description: str | None,
+                        html: bool = False) -> ApiError:
+        if html:
+            try:
+                title = f"{status} {HTTPStatus(status).phrase}"
+            except ValueError:
+                title = str(status)
+            return ApiError(status, f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+                                    f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                                    "</body>\r\n</html>\r\n")
         default = {
             429: f"Too Many Requests: retry after {retry_after}",
             403: "Forbidden: bot was blocked by the user",
             500: "Internal Server Error",
             409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
             401: "Unauthorized",
+            404: "Not Found",
         }
         desc = description or default.get(status)
         if desc is None:

@@ -45,10 +45,12 @@ class FakeBotAPI(Scenarios, MessageRoutes, BotRoutes, ChatState, CallLog):
         privacy_mode: bool = True,
         tolerate_ptb_defaults: bool = True,
         facts_path: Path = FACTS_PATH,
+        port: int = 0,
     ):
         """
         Args:
             token: the bot token the server accepts (others get 401 Unauthorized).
+            port: the port to listen on (default: a free one).
             poll_cap: longest real time a long-polling getUpdates blocks (its ``timeout`` is capped).
             strict_chats: sending to a chat the server has never seen (no update from it and not
                 added with ``add_private_chat``/``add_group``) fails with "chat not found", as on
@@ -73,6 +75,7 @@ class FakeBotAPI(Scenarios, MessageRoutes, BotRoutes, ChatState, CallLog):
         self.strict_chats = strict_chats
         self.privacy_mode = privacy_mode
         self.tolerate_ptb_defaults = tolerate_ptb_defaults
+        self._port = port
 
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -107,6 +110,7 @@ class FakeBotAPI(Scenarios, MessageRoutes, BotRoutes, ChatState, CallLog):
         self.webhook: dict | None = None
         self.files: dict[str, dict] = {}  # file_id -> {"data": bytes, "file_path": str, ...}
         self._faults: dict[str, list[_Fault]] = {}
+        self._held: dict[str, int] = {}  # method -> calls hang_next holds now
         self._handlers: dict[str, Callable[[dict, FakeBotAPI], Any]] = {}
         self._ids = itertools.count(1)
         self._local = threading.local()  # per-request data for method models (uploaded files)
@@ -116,7 +120,7 @@ class FakeBotAPI(Scenarios, MessageRoutes, BotRoutes, ChatState, CallLog):
         if self._server is not None:
             return self
         self._stop_event.clear()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", self._port), _Handler)
         self._server.api = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="FakeBotAPI", daemon=True
@@ -268,9 +272,12 @@ class FakeBotAPI(Scenarios, MessageRoutes, BotRoutes, ChatState, CallLog):
                 except OSError:
                     pass
                 return
+            elif fault.kind == "hang":
+                self._hold(h, call)
+                return
             elif fault.kind == "fail":
                 call.injected = True
-                self._finish(h, call, self._injected_error(**fault.kw))
+                self._finish(h, call, self._injected_error(**fault.kw), html=fault.kw["html"])
                 return
         try:
             result = self._dispatch(method, raw, files, call, h)
@@ -289,10 +296,26 @@ class FakeBotAPI(Scenarios, MessageRoutes, BotRoutes, ChatState, CallLog):
         self._record(call)
         h.send_bytes(200, body_out)
 
-    def _finish(self, h: _Handler, call: Call, exc: ApiError) -> None:
+    def _hold(self, h: _Handler, call: Call) -> None:
+        """hang_next: wait for the client to go away, then drop the call undone."""
+        call.injected = True
+        with self._lock:
+            self._held[call.method] = self._held.get(call.method, 0) + 1
+        try:
+            while not self._stop_event.is_set() and not h.client_gone():
+                self._stop_event.wait(0.02)
+        finally:
+            with self._lock:
+                self._held[call.method] -= 1
+        call.status = None
+        call.error = "held, then dropped undone (the client went away)"
+        self._record(call)
+        h.close_connection = True
+
+    def _finish(self, h: _Handler, call: Call, exc: ApiError, html: bool = False) -> None:
         call.status = exc.code
         call.error = exc.description
-        if exc.code == 502 and call.injected:
+        if html:
             body, ctype = exc.description.encode(), "text/html"
         else:
             body, ctype = json.dumps(exc.payload(), ensure_ascii=False).encode("utf-8"), "application/json"
