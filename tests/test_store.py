@@ -1,9 +1,10 @@
-"""The question log: its writes leave the event loop."""
+"""The question log (its writes leave the event loop) and the update journal."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 from bot.ops.store import Store
 
@@ -47,4 +48,33 @@ async def test_the_loop_keeps_running_while_a_write_waits():
     release.set()
     assert await write == 1
     await tick
+    store.close()
+
+
+def test_the_update_journal_records_once_keeps_payloads_until_handled_and_gives_up_after_three_starts():
+    store = Store(":memory:")
+    bot, other_bot = 111, 222
+    assert store.record_updates(bot, [(1, '{"update_id": 1}'), (2, '{"update_id": 2}')], at=100.0) == [1, 2]
+    assert store.record_updates(bot, [(2, "again"), (3, '{"update_id": 3}')], at=101.0) == [3]  # 2 is a repeat
+    assert store.record_updates(other_bot, [(1, '{"update_id": 1}')]) == [1]  # ids are per bot
+    store.mark_handled(bot, 1)
+    pending, given_up = store.take_unhandled(bot, max_replays=3)
+    assert pending == [(2, '{"update_id": 2}'), (3, '{"update_id": 3}')] and given_up == []
+    assert store._db.execute("SELECT payload FROM updates WHERE bot_id=? AND update_id=1", (bot,)).fetchone() == (None,)
+    store.mark_handled(bot, 3)
+    for _ in range(2):  # update 2 is queued at two more starts and never handled ...
+        assert [u for u, _ in store.take_unhandled(bot, max_replays=3)[0]] == [2]
+    assert store.take_unhandled(bot, max_replays=3) == ([], [2])  # ... then given up
+    assert store.take_unhandled(bot, max_replays=3) == ([], [])
+    assert store.record_updates(bot, [(2, "again")]) == []  # and still never handled twice
+    store.close()
+
+
+def test_handled_update_ids_are_forgotten_after_two_days():
+    store = Store(":memory:")
+    store.record_updates(1, [(10, "{}"), (11, "{}")])
+    store.mark_handled(1, 10, at=time.time() - 3 * 86400)
+    store.mark_handled(1, 11)
+    store.take_unhandled(1, max_replays=3)  # the clean-up runs at start
+    assert [r[0] for r in store._db.execute("SELECT update_id FROM updates")] == [11]
     store.close()

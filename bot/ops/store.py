@@ -1,7 +1,9 @@
-"""The question log: what people ask, what was answered, feedback — SQLite (WAL) under DATA_DIR.
+"""The question log (what people ask, what was answered, feedback) and the update journal
+(which updates were fetched and which handled) — SQLite (WAL) under DATA_DIR.
 
-Users are stored only as a salted hash of their id; group chatter that is not addressed to the
-bot never reaches this module.
+In the question log users are stored only as a salted hash of their id; group chatter that is not
+addressed to the bot never reaches this module. The journal keeps an update's payload (with the
+sender's id) only until the update is handled; after that only its id, for two days.
 """
 
 from __future__ import annotations
@@ -45,9 +47,21 @@ CREATE TABLE IF NOT EXISTS feedback (
     at REAL NOT NULL,
     PRIMARY KEY (question_id, user_hash)
 );
+CREATE TABLE IF NOT EXISTS updates (
+    bot_id INTEGER NOT NULL,
+    update_id INTEGER NOT NULL,  -- Telegram's id: an update is recorded, and handled, once
+    payload TEXT,                -- the update as JSON while it waits to be handled, then NULL
+    fetched_at REAL NOT NULL,
+    handled_at REAL,             -- NULL: fetched, not handled yet
+    replays INTEGER NOT NULL DEFAULT 0,  -- starts that queued it again
+    PRIMARY KEY (bot_id, update_id)
+);
 """
 PLACES = ("private", "group", "inline")
 DAY = 86400.0
+# Telegram keeps an update it was not told about for 24 hours: after two days a handled id can
+# no longer come back, and its row goes.
+KEEP_HANDLED_UPDATES = 2 * DAY
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,7 @@ class Store:
         self._lock = threading.Lock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk when it returns
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()
@@ -224,6 +239,74 @@ class Store:
                 (n,),
             ).fetchall()
         return [LoggedQuestion(*r) for r in rows]
+
+    # ------------------------------------------------------------------ the update journal
+
+    def record_updates(self, bot_id: int, updates: Sequence[tuple[int, str]], at: float | None = None) -> list[int]:
+        """Record fetched updates ``(update_id, JSON)`` in one transaction; returns the ids that
+        were not recorded before (the others are repeats: fetched already, by this run or an
+        earlier one)."""
+        at = time.time() if at is None else at
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                new = [
+                    update_id for update_id, payload in updates
+                    if self._db.execute(
+                        "INSERT OR IGNORE INTO updates (bot_id, update_id, payload, fetched_at) VALUES (?, ?, ?, ?)",
+                        (bot_id, update_id, payload, at),
+                    ).rowcount
+                ]
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return new
+
+    def mark_handled(self, bot_id: int, update_id: int, at: float | None = None) -> None:
+        """The update was handled: keep its id (against repeats), drop its payload.
+
+        Written without waiting for the disk (a sync costs ~4 ms here): a killed process loses
+        nothing the OS has been handed, while a power cut may forget the newest marks — and their
+        updates are answered again, never lost. The next synced commit takes them to the disk.
+        """
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._db.execute(
+                    "UPDATE updates SET handled_at=?, payload=NULL"
+                    " WHERE bot_id=? AND update_id=? AND handled_at IS NULL",
+                    (time.time() if at is None else at, bot_id, update_id),
+                )
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
+
+    def take_unhandled(self, bot_id: int, max_replays: int) -> tuple[list[tuple[int, str]], list[int]]:
+        """The updates fetched and not handled, oldest first, each counted as queued once more —
+        except those queued ``max_replays`` times already: they are marked handled (given up) and
+        their ids returned apart. Also forgets handled ids old enough never to come back."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM updates WHERE handled_at < ?", (now - KEEP_HANDLED_UPDATES,))
+                rows = self._db.execute(
+                    "SELECT update_id, payload, replays FROM updates WHERE bot_id=? AND handled_at IS NULL"
+                    " ORDER BY fetched_at, update_id", (bot_id,),
+                ).fetchall()
+                given_up = [u for u, _, replays in rows if replays >= max_replays]
+                self._db.executemany(
+                    "UPDATE updates SET handled_at=?, payload=NULL WHERE bot_id=? AND update_id=?",
+                    [(now, bot_id, u) for u in given_up],
+                )
+                self._db.execute(
+                    "UPDATE updates SET replays=replays+1 WHERE bot_id=? AND handled_at IS NULL", (bot_id,)
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return [(u, payload) for u, payload, replays in rows if replays < max_replays], given_up
 
     def count(self) -> int:
         with self._lock:
