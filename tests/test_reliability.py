@@ -36,10 +36,10 @@ from hypothesis import strategies as st
 from telegram import Chat, Message, Update, User
 from telegram.error import NetworkError, TimedOut
 
-from bot.telegram import messages
-from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest, order_key
 from bot.answering.service import Service
 from bot.ops.store import Store
+from bot.telegram import messages
+from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest, order_key
 
 try:
     from fake_bot_api import DEFAULT_GROUP_ID, FakeBotAPI, parse_html
@@ -448,7 +448,7 @@ async def test_forged_inline_offsets_are_answered(service):
         async with running(api, service):
             for offset in ("²", "٣", "-1", "abc", "1e3", " 10", "9" * 64):
                 qid = api.inline_query("崂山区党建", offset=offset)
-                await api.await_calls("answerInlineQuery", where=lambda c: c.params.get("inline_query_id") == qid)
+                await api.await_calls("answerInlineQuery", where=lambda c, qid=qid: c.params.get("inline_query_id") == qid)
         assert not api.errors and not log.records
 
 
@@ -679,6 +679,37 @@ async def test_a_5xx_error_page_that_outlasts_the_retries_is_a_plain_network_err
         await request.shutdown()
     assert request.retries == 2
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # PTB logged no parse traceback
+
+
+async def test_the_request_tells_which_kind_of_no_an_answer_is_and_leaves_downloads_alone(fake_api):
+    from telegram import Bot
+
+    from bot.telegram.resilience import NotBotApi, NotFound, Unauthorized
+
+    request = ResilientRequest(backoff=0.01)
+    try:
+        fake_api.fail_next("getMe", 401)
+        with pytest.raises(Unauthorized):
+            await request.post(fake_api.method_url("getMe"))
+        fake_api.fail_next("getMe", 404)
+        with pytest.raises(NotFound):
+            await request.post(fake_api.method_url("getMe"))
+        fake_api.fail_next("getMe", 415, html=True)
+        with pytest.raises(NotBotApi, match="HTTP 415 with an HTML page"):
+            await request.post(fake_api.method_url("getMe"))
+        fake_api.fail_next("getMe", 200, html=True)  # a captive portal's "OK"
+        with pytest.raises(NotBotApi, match="HTTP 200 with an HTML page"):
+            await request.post(fake_api.method_url("getMe"))
+        # A file is not JSON, and its download (a GET) is not judged as an answer.
+        pdf = b"%PDF-1.4 <html> not JSON"
+        fake_api.document_message(pdf, file_name="a.pdf", mime_type="application/pdf")
+        file_id = fake_api.pushed_updates[-1]["message"]["document"]["file_id"]
+        async with Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url,
+                       request=request) as bot:
+            assert bytes(await (await bot.get_file(file_id)).download_as_bytearray()) == pdf
+    finally:
+        await request.shutdown()
+    assert not fake_api.errors
 
 
 # =========================================================================== no loss, no duplicates

@@ -16,11 +16,17 @@ Two pieces, both plugged into the ``ApplicationBuilder`` chain in ``bot/telegram
     proxy's HTML page is handed on as the Bot API's JSON error, so PTB raises a plain NetworkError
     instead of first logging a traceback about unparsable JSON.
 
+    It also says what kind of "no" an answer is, which PTB does not: a 401 raises ``Unauthorized``
+    and a 404 ``NotFound`` (PTB raises ``InvalidToken`` for both; these are its subclasses), and
+    any other answer that is not the Bot API's JSON (an HTML page, another server's JSON) raises
+    ``NotBotApi`` — a ``NetworkError`` while serving, a wrong ``BOT_API_BASE_URL`` at start.
+
 ``ChatOrderedUpdateProcessor``
     An update processor for ``ApplicationBuilder.concurrent_updates(...)``: updates of different
     chats run concurrently (at most ``max_concurrent_updates`` handlers at a time), updates of
     one chat run one at a time in the order they arrived — so a chat's answers never overtake
     each other, and a chat that floods the bot cannot hold every slot while it waits its turn.
+    ``on_done`` is awaited after each update, in its chat's turn (the journal marks it handled).
 """
 
 from __future__ import annotations
@@ -30,13 +36,13 @@ import inspect
 import json
 import logging
 import random
-from collections.abc import Awaitable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from http import HTTPStatus
 from typing import Any
 
 import httpx
 from telegram import Update
-from telegram.error import NetworkError, TimedOut
+from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import BaseUpdateProcessor
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
@@ -51,6 +57,18 @@ RETRY_ERRORS: tuple[type[Exception], ...] = (
     httpx.ReadError,
     httpx.WriteError,
 )
+
+
+class Unauthorized(InvalidToken):
+    """HTTP 401: the Bot API does not accept the token (wrong, or revoked with @BotFather)."""
+
+
+class NotFound(InvalidToken):
+    """HTTP 404 with the Bot API's JSON: no such method here (not a Bot API, or the bot was deleted)."""
+
+
+class NotBotApi(NetworkError):
+    """An answer that is not the Bot API's JSON: an HTML page, another web server's error."""
 
 
 class ResilientRequest(HTTPXRequest):
@@ -101,7 +119,7 @@ class ResilientRequest(HTTPXRequest):
                 reason = type(exc.__cause__).__name__
             else:
                 if status not in RETRY_STATUSES or attempt >= self.max_attempts:
-                    return status, _json_error(status, body)
+                    return status, _checked(url, method, status, body)
                 reason = f"HTTP {status}"
             wait = self.delay(attempt)
             # The URL holds the bot token: log the method name only.
@@ -110,6 +128,40 @@ class ResilientRequest(HTTPXRequest):
             self.retries += 1
             await asyncio.sleep(wait)
             attempt += 1
+
+
+def _checked(url: str, method: str, status: int, body: bytes) -> bytes:
+    """The body, if it is a Bot API answer; else the exception that says what it is."""
+    if status >= 500:
+        return _json_error(status, body)
+    if method != "POST":  # a file download (GET): its bytes are the file, not JSON
+        return body
+    if 200 <= status < 300:
+        # PTB parses it next; only a body that cannot be JSON (an HTML page) is stopped here.
+        if body.lstrip()[:1] not in (b"{", b"["):
+            raise NotBotApi(f"{_method_name(url)}: HTTP {status} with {_kind(body)}, not the Bot API's JSON")
+        return body
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or answer.get("ok") is not False:
+        raise NotBotApi(f"{_method_name(url)}: HTTP {status} with {_kind(body)}, not the Bot API's JSON")
+    description = str(answer.get("description") or f"HTTP {status}")
+    if status == 401:
+        raise Unauthorized(description)
+    if status == 404:
+        raise NotFound(description)
+    return body
+
+
+def _kind(body: bytes) -> str:
+    head = body.lstrip()[:200].lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head or b"<head" in head:
+        return "an HTML page"
+    if not head:
+        return "an empty body"
+    return "JSON of another kind" if head[:1] in (b"{", b"[") else "a body that is not JSON"
 
 
 def _json_error(status: int, body: bytes) -> bytes:
@@ -169,7 +221,12 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
     in the order they came. The lock of a chat with nothing left to do is dropped at once.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64, max_waiting_updates: int = 4096) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = 64,
+        max_waiting_updates: int = 4096,
+        on_done: Callable[[object], Awaitable[None]] | None = None,
+    ) -> None:
         if max_concurrent_updates < 1:
             raise ValueError("max_concurrent_updates must be a positive integer")
         if max_waiting_updates < max_concurrent_updates:
@@ -179,6 +236,7 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         self._running = asyncio.Semaphore(max_concurrent_updates)
         self._turns: dict[Hashable, _Turn] = {}
         self._active = 0
+        self._on_done = on_done
 
     @property
     def max_concurrent_updates(self) -> int:
@@ -198,6 +256,7 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         key = order_key(update)
         if key is None:
             await self._run(coroutine)
+            await self._done(update)
             return
         turn = self._turns.get(key)
         if turn is None:
@@ -206,6 +265,7 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         try:
             async with turn.lock:
                 await self._run(coroutine)
+                await self._done(update)  # before the chat's next update starts
         finally:
             turn.users -= 1
             if turn.users == 0 and self._turns.get(key) is turn:
@@ -220,6 +280,10 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
                 await coroutine
             finally:
                 self._active -= 1
+
+    async def _done(self, update: object) -> None:
+        if self._on_done is not None:
+            await self._on_done(update)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
