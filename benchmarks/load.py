@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -63,6 +64,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
+    from bot.telegram.serving import online
+
     data_dir = Path(tempfile.mkdtemp(prefix="load-"))
     service = Service.from_corpus(ROOT / "corpus", 3, data_dir)
     questions = distinct_questions(service, args.per_chat)
@@ -81,10 +84,8 @@ async def run(args: argparse.Namespace) -> None:
     with FakeBotAPI() as api:
         settings = Settings(bot_token=api.token, api_base_url=api.base_url, data_dir=data_dir)
         app = build_application(settings, service, Store(data_dir / "questions.sqlite3"))
-        await app.initialize()
-        await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=10)
-        await app.start()
+        bot_online = contextlib.AsyncExitStack()  # as `python -m bot` runs: getMe, menus, polling
+        await bot_online.enter_async_context(online(app, settings, poll_timeout=10))
 
         def push() -> None:  # round robin: question i of every chat, then question i + 1
             gap = 1 / args.rate if args.rate else 0
@@ -113,9 +114,7 @@ async def run(args: argparse.Namespace) -> None:
                 break
         pusher.join()
         await asyncio.sleep(0.5)  # late duplicates would show up now
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
+        await bot_online.aclose()  # stop fetching, answer what was fetched, shut down
         cpu = time.process_time() - cpu0
         sends = api.calls_to("sendMessage")
         errors = list(api.errors)

@@ -25,10 +25,23 @@ from bot.search.index import Index
 log = logging.getLogger("bot")
 
 
+# The same numbers as bot.telegram.serving.ExitCode (kept apart: importing it loads telegram).
+EXIT_CODES = """exit status:
+  0  done; the bot stopped on SIGTERM or Ctrl-C
+  1  a bug (a traceback says where)
+  2  a missing or malformed setting, an unreadable corpus, an unusable DATA_DIR
+  3  the Bot API rejected BOT_TOKEN (401 on getMe)
+  4  BOT_API_BASE_URL answers, but not as a Bot API (404, an HTML page, a malformed getMe)
+  5  while serving, Telegram stopped accepting the bot (token revoked, bot deleted)
+Network faults and 5xx answers at start are waited out, not exits."""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bot",
         description="Chinese document question answering: quotes the passages that answer a question.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--corpus", type=Path, help="directory or file of documents (default: CORPUS_PATH or corpus/)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -154,8 +167,13 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if settings.bot_token:
         from bot.telegram.app import run_telegram
+        from bot.telegram.serving import StartRefused
 
-        return run_telegram(settings)
+        try:
+            return run_telegram(settings)
+        except StartRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
     print("BOT_TOKEN is not set: opening a console chat with the same answers (Ctrl-D to quit).")
     index = _load(settings)
     docs = sorted({p.title for p in index.passages})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ DEFAULT_CORPUS = ROOT / "corpus"
 DEFAULT_DATA_DIR = ROOT / "data"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{30,}$")
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -29,6 +31,7 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     webhook_url: str | None = None
     webhook_port: int = 8443
+    webhook_listen: str = "0.0.0.0"  # the address the webhook server binds to
     log_level: str = "INFO"
     data_dir: Path = DEFAULT_DATA_DIR
     log_retention_days: int | None = None  # None: keep the question log for ever
@@ -88,6 +91,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         if hook.scheme != "https" or not hook.hostname or re.search(r"\s", webhook_url):
             raise ConfigError("WEBHOOK_URL is malformed: expected https://host/path (Telegram only calls HTTPS)")
 
+    listen = get("WEBHOOK_LISTEN") or "0.0.0.0"
+    if not _is_host(listen):
+        raise ConfigError(f"WEBHOOK_LISTEN is malformed: {listen!r} is not an IP address or host name")
+
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in _LEVELS:
         raise ConfigError(f"LOG_LEVEL is malformed: use one of {', '.join(_LEVELS)}")
@@ -100,6 +107,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         admin_ids=_ids(get("ADMIN_IDS")),
         webhook_url=webhook_url,
         webhook_port=_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8443, 1, 65535),
+        webhook_listen=listen,
         log_level=level,
         data_dir=Path(get("DATA_DIR") or DEFAULT_DATA_DIR),
         log_retention_days=(
@@ -119,6 +127,15 @@ def _int(name: str, value: str | None, default: int, lo: int, hi: int) -> int:
     if not lo <= n <= hi:
         raise ConfigError(f"{name} is malformed: {n} is outside {lo}..{hi}")
     return n
+
+
+def _is_host(value: str) -> bool:
+    """An IPv4 or IPv6 address (0.0.0.0 and :: mean every interface), or a host name."""
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return len(value) <= 253 and _HOST.fullmatch(value) is not None
 
 
 def _ids(value: str | None) -> frozenset[int]:

@@ -48,7 +48,8 @@ except ImportError:
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT = "LaoshanQABot"
-from bot_harness import running  # noqa: E402
+from bot_harness import bot_env, fresh_data_dir, running  # noqa: E402
+
 QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "seed-qa-dev.jsonl").open(encoding="utf-8")]
 
 
@@ -732,8 +733,8 @@ async def test_stop_mid_batch_and_restart_answers_every_update_exactly_once(serv
         first_batch = max(asked.values())
         async with running(api, service) as app:
             await api.await_calls("sendMessage", count=10, where=lambda c: c.ok, timeout=15)
-            await app.updater.stop()  # as on SIGTERM: stop fetching ...
-            assert api.acknowledged_offset == first_batch + 1  # (PTB confirms what it fetched)
+            await app.bot_data["session"].stop_fetching()  # as on SIGTERM: stop fetching ...
+            assert api.acknowledged_offset == first_batch + 1  # (the poller confirms what it fetched)
             assert len(ok_sends(api)) < 30, "the stop came too late to be mid-batch"
             await app.stop()  # ... then handle everything already fetched
             assert len(ok_sends(api)) == 30
@@ -749,7 +750,7 @@ async def test_stop_mid_batch_and_restart_answers_every_update_exactly_once(serv
         assert not api.errors
 
 
-def test_sigterm_mid_batch_answers_everything_fetched_once_and_exits_cleanly(cache_dir):
+def test_sigterm_mid_batch_answers_everything_fetched_once_and_exits_cleanly(cache_dir, tmp_path):
     """The real thing: `python -m bot` (run_polling) gets SIGTERM while it is answering a batch."""
     groups = [DEFAULT_GROUP_ID - i for i in range(3)]
     with FakeBotAPI() as api:
@@ -759,16 +760,14 @@ def test_sigterm_mid_batch_answers_everything_fetched_once_and_exits_cleanly(cac
                 update_id = api.group_message(f"/ask {QUESTIONS[i]}", chat_id=chat)
                 asked[chat, api.pushed_updates[-1]["message"]["message_id"]] = update_id
         api.delay_next("sendMessage", 0.1, times=30)
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-        env.update({"BOT_TOKEN": api.token, "BOT_API_BASE_URL": api.base_url, "CORPUS_PATH": str(ROOT / "corpus"),
-                    "DATA_DIR": str(cache_dir), "WEBHOOK_URL": "", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+        env = bot_env(api, fresh_data_dir(cache_dir, tmp_path))
         proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             api.wait_for("sendMessage", count=10, where=lambda c: c.ok, timeout=30)
             assert len(ok_sends(api)) < 30, "the stop came too late to be mid-batch"
             proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=30)
+            _, err = proc.communicate(timeout=30)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -891,6 +890,7 @@ def _config_cases(tmp: Path) -> dict[str, tuple[dict[str, str], list[str]]]:
         "BOT_API_BASE_URL port out of range": ({"BOT_API_BASE_URL": "http://127.0.0.1:99999/bot"},
                                                ["BOT_API_BASE_URL"]),
         "BOT_API_BASE_URL without /bot": ({"BOT_API_BASE_URL": "http://127.0.0.1:8081"}, ["BOT_API_BASE_URL"]),
+        "WEBHOOK_LISTEN not an address": ({"WEBHOOK_LISTEN": "0.0.0.0:8443"}, ["WEBHOOK_LISTEN"]),
         "corpus not UTF-8": ({"CORPUS_PATH": str(latin)}, ["a.txt"]),
         "corpus empty directory": ({"CORPUS_PATH": str(_corpus(tmp, "empty", {}))}, ["empty"]),
         "corpus empty file": ({"CORPUS_PATH": str(_corpus(tmp, "emptyfile", {"e.md": b""}))}, ["e.md"]),
@@ -929,7 +929,7 @@ def config_runs(tmp_path_factory, service, cache_dir):
 CONFIG_CASES = [
     "BOT_TOKEN garbage", "BOT_TOKEN with a space", "ADMIN_IDS not numbers", "BOT_API_BASE_URL not http",
     "BOT_API_BASE_URL no scheme", "BOT_API_BASE_URL bad port", "BOT_API_BASE_URL port out of range",
-    "BOT_API_BASE_URL without /bot",
+    "BOT_API_BASE_URL without /bot", "WEBHOOK_LISTEN not an address",
     "corpus not UTF-8", "corpus empty directory", "corpus empty file", "jsonl broken line", "jsonl missing text",
     "DATA_DIR is a file",
 ]
@@ -951,26 +951,22 @@ def test_bad_configuration_stops_the_start_with_one_line(config_runs, name):
     assert not contacted, "a bad configuration must stop the start before Telegram is contacted"
 
 
-def test_a_token_the_bot_api_rejects_stops_the_start_with_one_line_and_no_token(cache_dir):
+def test_a_token_the_bot_api_rejects_stops_the_start_with_one_line_and_no_token(cache_dir, tmp_path):
     revoked = "987654321:RevokedRevokedRevokedRevokedRevoked00"
     with FakeBotAPI() as api:  # it accepts only its own token
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-        env.update({"BOT_TOKEN": revoked, "BOT_API_BASE_URL": api.base_url, "CORPUS_PATH": str(ROOT / "corpus"),
-                    "DATA_DIR": str(cache_dir), "WEBHOOK_URL": "", "PYTHONPATH": str(ROOT)})
+        env = bot_env(api, fresh_data_dir(cache_dir, tmp_path), BOT_TOKEN=revoked, LOG_LEVEL="INFO")
         result = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, text=True,
                                 timeout=60, stdin=subprocess.DEVNULL)
     assert revoked not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
-    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].startswith("error: BOT_TOKEN")
+    assert result.returncode == 3 and result.stderr.strip().splitlines()[-1].startswith("error: BOT_TOKEN")
 
 
-def test_a_bot_api_failing_at_start_is_waited_for(cache_dir):
+def test_a_bot_api_failing_at_start_is_waited_for(cache_dir, tmp_path):
     with FakeBotAPI() as api:
         api.fail_next("getMe", 502, times=6)  # every getMe try of the first two start-up attempts
         api.group_message(f"/ask {QUESTIONS[1]}")
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-        env.update({"BOT_TOKEN": api.token, "BOT_API_BASE_URL": api.base_url, "CORPUS_PATH": str(ROOT / "corpus"),
-                    "DATA_DIR": str(cache_dir), "WEBHOOK_URL": "", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+        env = bot_env(api, fresh_data_dir(cache_dir, tmp_path))
         proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:

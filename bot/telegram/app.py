@@ -1,16 +1,12 @@
-"""The composition root: build the Application, wire the handlers, run polling or a webhook."""
+"""The composition root: build the Application, wire the handlers; ``bot/telegram/serving.py`` runs it."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import sqlite3
-from urllib.parse import urlparse
 
-from telegram import Bot, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -26,24 +22,20 @@ from telegram.ext import (
 from bot.answering.service import Service
 from bot.config import ConfigError, Settings
 from bot.ops.store import Store
-from bot.telegram import handlers, messages
+from bot.telegram import handlers, serving
+from bot.telegram.journal import JournaledQueue
 from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest
 
 log = logging.getLogger(__name__)
 
 
 def build_application(settings: Settings, service: Service, store: Store | None = None) -> Application:
-    """An Application ready to start; the index is already built, so no update waits for it."""
+    """An Application ready to go online (``serving.online``); the index is already built, so no
+    update waits for it. With a store, every update is journaled (``bot/telegram/journal.py``)."""
     if settings.bot_token is None:
         raise ConfigError("BOT_TOKEN is not set: the Telegram bot needs one (from @BotFather)")
 
-    async def post_init(app: Application) -> None:
-        app.bot_data["service"] = service
-        await app.bot.set_my_commands(messages.COMMANDS)
-        await _show_admin_commands(app.bot, settings.admin_ids)
-        log.info("serving @%s with %d passages", app.bot.username, len(service.index))
-
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(settings.bot_token)
         .base_url(settings.api_base_url)
@@ -52,29 +44,23 @@ def build_application(settings: Settings, service: Service, store: Store | None 
         .rate_limiter(AIORateLimiter(max_retries=3))
         .request(ResilientRequest(connection_pool_size=256))
         .get_updates_request(ResilientRequest(connection_pool_size=1))
-        .concurrent_updates(ChatOrderedUpdateProcessor(max_concurrent_updates=64))
-        .post_init(post_init)
-        .build()
     )
+    journal = None
+    if store is not None:
+        journal = JournaledQueue(store, bot_id=int(settings.bot_token.split(":", 1)[0]))
+        builder = builder.update_queue(journal)
+    processor = ChatOrderedUpdateProcessor(
+        max_concurrent_updates=64, on_done=journal.handled if journal is not None else None
+    )
+    app = builder.concurrent_updates(processor).build()
     app.bot_data["service"] = service
     app.bot_data["admins"] = settings.admin_ids
     app.bot_data["data_dir"] = settings.data_dir
     if store is not None:
         app.bot_data["store"] = store
+    app.add_error_handler(serving.cut_off_on_rejected_token)  # first: a revoked token is one line
     add_handlers(app)
     return app
-
-
-async def _show_admin_commands(bot: Bot, admin_ids: frozenset[int]) -> None:
-    """Each admin's command menu (in their private chat with the bot) also lists the admin commands."""
-    for admin in sorted(admin_ids):
-        try:
-            await bot.set_my_commands(
-                messages.COMMANDS + messages.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin)
-            )
-        except TelegramError as exc:  # e.g. "chat not found": the admin never opened the bot
-            log.warning("admin %s: could not list the admin commands in their chat (%s); "
-                        "they still work when typed", admin, exc)
 
 
 def add_handlers(app: Application) -> None:
@@ -115,46 +101,15 @@ def _file_url(base_url: str) -> str:
     return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
 
 
-def webhook_secret(token: str) -> str:
-    """A secret Telegram echoes in a header, so the webhook ignores anyone else's POSTs."""
-    return hashlib.sha256(token.encode()).hexdigest()[:32]
-
-
 def run_telegram(settings: Settings) -> int:
+    """Serve Telegram until stopped: exit 0 on SIGTERM / Ctrl-C, 5 when Telegram cuts the bot off.
+
+    Raises ConfigError (exit 2) or ``serving.StartRefused`` (exit 3, 4) for what will not fix itself.
+    """
     store = open_store(settings)  # an unusable DATA_DIR stops the start before the index is built
-    service = Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
-    log.info("index built: %d passages", len(service.index))
-    asyncio.run(_check_token(settings))
-    app = build_application(settings, service, store)
     try:
-        _serve(app, settings)
-    except InvalidToken:
-        raise ConfigError("BOT_TOKEN was rejected by the Bot API: check it with @BotFather") from None
-    return 0
-
-
-async def _check_token(settings: Settings) -> None:
-    """One getMe before serving: a revoked token is one clear line, not PTB's retry traceback."""
-    try:
-        async with Bot(settings.bot_token or "", base_url=settings.api_base_url, request=ResilientRequest()):
-            pass
-    except InvalidToken:
-        raise ConfigError("BOT_TOKEN was rejected by the Bot API: check it with @BotFather") from None
-    except NetworkError as exc:  # Telegram unreachable for now: polling will keep retrying
-        log.warning("could not reach the Bot API yet: %s", exc)
-
-
-def _serve(app: Application, settings: Settings) -> None:
-    if settings.webhook_url:
-        path = urlparse(settings.webhook_url).path.lstrip("/")
-        app.run_webhook(
-            listen="0.0.0.0",
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=webhook_secret(settings.bot_token or ""),
-            allowed_updates=Update.ALL_TYPES,
-            bootstrap_retries=-1,
-        )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
+        service = Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
+        log.info("index built: %d passages", len(service.index))
+        return serving.run(build_application(settings, service, store), settings)
+    finally:
+        store.close()
