@@ -182,7 +182,7 @@ def load_or_build(
     corpus = _corpus(corpus_path, data_dir)
     # Each document's counts are reused from DATA_DIR/tokens while its text is the same: adding a
     # document to a large corpus segments that document only (rebuild: every one again).
-    tokens = TokenCache(data_dir / "tokens", reuse=not rebuild)
+    tokens = TokenCache(data_dir / "tokens", path.stem, reuse=not rebuild)
     index = build_index(corpus.passages, progress, workers=workers, cache_dir=data_dir, tokens=tokens)
     try:
         save(index, path, key, corpus_report(corpus))

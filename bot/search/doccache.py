@@ -170,11 +170,18 @@ def _runs(passages: Sequence[Passage]) -> list[tuple[int, int]]:
 
 
 class TokenCache:
-    """Each document's term counts, reused while its text and the dictionary terms in it stay."""
+    """Each document's term counts, reused while its text and the dictionary terms in it stay.
 
-    def __init__(self, directory: Path, *, reuse: bool = True):
+    One store per corpus (``<directory>/<name>.npz``), rewritten after each build: the counts of
+    every document in corpus order, numbered in one vocabulary per model, with each document's
+    key, normalised text and the dictionary terms found in it. Reading it is a few numpy arrays,
+    not a file per document; the models are built from it in one pass.
+    """
+
+    def __init__(self, directory: Path, name: str = "tokens", *, reuse: bool = True):
         """``reuse`` False: count every document again (and keep the new counts)."""
         self.directory = Path(directory)
+        self.path = self.directory / f"{name}.npz"
         self.reuse = reuse
         self._code = _code_key(("text.py", "bm25.py", "doccache.py", "data/stopwords.txt"), [jieba.__version__])
         self.reused = self.counted = 0  # passages, in the last build
@@ -189,79 +196,149 @@ class TokenCache:
         progress: parallel.Progress | None = None,
     ) -> tuple[SparseBM25, SparseBM25]:
         """The (words, character n-grams) models of the passages, as ``parallel.build_models``
-        makes them, segmenting only the documents without a current entry (``progress`` counts
-        those passages; it is not called when there are none)."""
+        makes them, segmenting only the documents the store has no current counts for
+        (``progress`` counts those passages; it is not called when there are none)."""
         user_terms = list(user_terms)
         terms = text.dictionary_terms(user_terms)
-        terms_set = set(terms)
         fingerprint = hashlib.sha256("\n".join(terms).encode()).hexdigest()[:16]
         runs = _runs(passages)
         keys = [self._key(passages[a:b]) for a, b in runs]
-        added: dict[str, set[str] | None] = {fingerprint: set()}  # terms new since a fingerprint's
-        found: list[_Entry | None] = [
-            self._load(k, terms_set, fingerprint, added) if self.reuse else None for k in keys
-        ]
-        missing = [i for i, e in enumerate(found) if e is None]
-        self.reused = sum(b - a for (a, b), e in zip(runs, found) if e is not None)
-        self.counted = len(passages) - self.reused
+        store = _Store.read(self.path) if self.reuse else None
+        found: list[int | _Counted | None] = [None] * len(runs)  # a document of the store, or new counts
+        if store is not None:
+            valid = store.validator(set(terms), fingerprint)
+            for i, key in enumerate(keys):
+                j = store.position.get(key)
+                if j is not None and valid(j):
+                    found[i] = j
+        missing = [i for i, f in enumerate(found) if f is None]
+        self.counted = sum(runs[i][1] - runs[i][0] for i in missing)
+        self.reused = len(passages) - self.counted
         if missing:
-            self._save_terms(fingerprint, terms)
             groups = [[p.text for p in passages[runs[i][0] : runs[i][1]]] for i in missing]
+            # Only the terms a document holds change its cut: a segmenter with those alone is
+            # quick to make, where one with every term of a large corpus takes seconds.
+            wanted: Sequence[str] = user_terms
+            if self.counted < parallel.MIN_PARALLEL:
+                normalised = "\n".join(text.normalise(t) for g in groups for t in g)
+                wanted = [t for t in terms if t in normalised]
             for i, group in zip(missing, parallel.count_groups(
-                groups, user_terms, workers=workers, cache_dir=cache_dir, progress=progress,
+                groups, wanted, workers=workers, cache_dir=cache_dir, progress=progress,
             )):
                 joined = "\n".join(group.normalised)  # (normalised text has no newlines)
-                made = _Entry(group.counted.words, group.counted.grams, joined, [t for t in terms if t in joined])
-                found[i] = made
-                self._save(keys[i], made, fingerprint)
-        words, grams = Builder(), Builder()
-        for entry in found:
-            if entry is None:
-                raise RuntimeError("a document was not counted")  # count_groups yields one per group
-            words.add_counts(entry.words)
-            grams.add_counts(entry.grams)
-        return words.finish(), grams.finish()
+                found[i] = _Counted(group.counted.words, group.counted.grams, joined, [t for t in terms if t in joined])
+        models, table = [], []
+        for name in ("words", "grams"):
+            counts = _assemble(name, found, store)
+            table.append(counts)
+            builder = Builder()
+            builder.add_counts(counts)
+            models.append(builder.finish())
+        try:
+            _Store.write(self.path, keys, runs, found, store, table, fingerprint, terms)
+        except OSError as exc:
+            log.warning("could not write the token cache %s: %s", self.path, exc)
+        return models[0], models[1]
 
     def _key(self, passages: Sequence[Passage]) -> str:
         h = hashlib.sha256(self._code)
         for p in passages:
             h.update(p.text.encode())
             h.update(b"\0")
-        return h.hexdigest()
+        return h.hexdigest()[:32]
 
-    def _path(self, key: str) -> Path:
-        return self.directory / f"{key}.npz"
 
-    def _terms_path(self, fingerprint: str) -> Path:
-        return self.directory / f"terms-{fingerprint}.json"
+class _Counted:
+    """A document counted in this build."""
 
-    def _save_terms(self, fingerprint: str, terms: Sequence[str]) -> None:
-        path = self._terms_path(fingerprint)
-        if path.is_file():
-            _touch(path)
-            return
-        payload = json.dumps(list(terms), ensure_ascii=False).encode()
-        try:
-            _write_atomically(path, lambda f: f.write(payload))
-        except OSError as exc:
-            log.warning("could not write the token cache %s: %s", path, exc)
+    __slots__ = ("grams", "normalised", "relevant", "words")
 
-    def _terms(self, fingerprint: str) -> set[str] | None:
-        path = self._terms_path(fingerprint)
-        try:
-            terms = set(json.loads(path.read_bytes()))
-        except (OSError, ValueError, TypeError):
-            return None
-        _touch(path)
-        return terms
+    def __init__(self, words: TermCounts, grams: TermCounts, normalised: str, relevant: list[str]):
+        self.words, self.grams, self.normalised, self.relevant = words, grams, normalised, relevant
 
-    def _load(
-        self, key: str, terms: set[str], fingerprint: str, added: dict[str, set[str] | None]
-    ) -> _Entry | None:
-        """The entry, if it is there, sound, and cut with the same dictionary terms as ``terms``
-        would cut its text with. ``added``: the terms not in an earlier fingerprint's (filled as
-        fingerprints come up; None when that fingerprint's terms are lost)."""
-        path = self._path(key)
+
+def _assemble(name: str, found: Sequence[int | _Counted | None], store: _Store | None) -> TermCounts:
+    """One TermCounts of the whole corpus for a model, terms numbered in order of first sight
+    (as counting the passages in one go numbers them, so the model is the same)."""
+    vocab: list[str] = list(store.vocab[name]) if store is not None else []
+    number = {t: i for i, t in enumerate(vocab)}
+    docs, terms, tfs, lengths = [], [], [], []
+    base = 0
+    for f in found:
+        if isinstance(f, int):
+            assert store is not None
+            lo, hi = store.entries[name][f : f + 2].tolist()
+            plo, phi = store.passage_ptr[f : f + 2].tolist()
+            docs.append(store.doc[name][lo:hi] + base)
+            terms.append(store.term[name][lo:hi])
+            tfs.append(store.tf[name][lo:hi])
+            lengths.append(store.lengths[name][plo:phi])
+        elif f is not None:
+            counts: TermCounts = getattr(f, name)
+            local = np.empty(len(counts.terms), dtype=np.int64)
+            for k, t in enumerate(counts.terms):
+                g = number.get(t)
+                if g is None:
+                    g = number[t] = len(vocab)
+                    vocab.append(t)
+                local[k] = g
+            docs.append(counts.doc.astype(np.int64) + base)
+            terms.append(local[counts.term])
+            tfs.append(counts.tf)
+            lengths.append(counts.lengths)
+        base += len(lengths[-1]) if f is not None else 0
+    doc = np.concatenate(docs).astype(np.int64) if docs else np.zeros(0, np.int64)
+    term = np.concatenate(terms).astype(np.int64) if terms else np.zeros(0, np.int64)
+    tf = np.concatenate(tfs).astype(np.int32) if tfs else np.zeros(0, np.int32)
+    length = np.concatenate(lengths).astype(np.int64) if lengths else np.zeros(0, np.int64)
+    # Renumber the terms in use by first sight: entries run passage by passage, and within a
+    # passage in each document's own order of first sight.
+    used, first = np.unique(term, return_index=True)
+    order = used[np.argsort(first, kind="stable")]
+    renumber = np.zeros(len(vocab), dtype=np.int32)
+    renumber[order] = np.arange(len(order), dtype=np.int32)
+    return TermCounts(
+        [vocab[g] for g in order.tolist()], doc.astype(np.int32), renumber[term], tf, length,
+    )
+
+
+class _Store:
+    """The store as read: arrays per model, the documents' keys, terms and normalised text."""
+
+    def __init__(self, z, meta: dict[str, Any]):
+        self.keys: list[str] = meta["keys"]
+        self.position = {k: i for i, k in enumerate(self.keys)}
+        self.relevant: list[list[str]] = meta["relevant"]
+        self.fingerprints: list[str] = meta["fingerprints"]
+        self.terms_of: dict[str, list[str]] = meta["terms"]
+        self.passage_ptr = z["passage_ptr"]
+        self.vocab: dict[str, list[str]] = {}
+        self.entries: dict[str, np.ndarray] = {}
+        self.doc: dict[str, np.ndarray] = {}
+        self.term: dict[str, np.ndarray] = {}
+        self.tf: dict[str, np.ndarray] = {}
+        self.lengths: dict[str, np.ndarray] = {}
+        n_docs = len(self.keys)
+        for name in ("words", "grams"):
+            self.vocab[name] = z[f"{name}_vocab"].tobytes().decode().split("\n") if meta[f"{name}_size"] else []
+            self.entries[name] = z[f"{name}_entries"]
+            self.doc[name], self.term[name] = z[f"{name}_doc"], z[f"{name}_term"]
+            self.tf[name], self.lengths[name] = z[f"{name}_tf"], z[f"{name}_lengths"]
+            e, t = self.entries[name], self.term[name]
+            if (
+                len(self.vocab[name]) != meta[f"{name}_size"] or len(e) != n_docs + 1 or e[-1] != len(t)
+                or len(self.doc[name]) != len(t) or len(self.tf[name]) != len(t)
+                or len(self.lengths[name]) != self.passage_ptr[-1]
+                or (len(t) and (t.min() < 0 or t.max() >= len(self.vocab[name])))
+                or np.any(np.diff(e) < 0)
+            ):
+                raise ValueError(f"{name} arrays are inconsistent")
+        self.normalised = z["normalised"].tobytes().decode().split("\x01") if n_docs else []
+        if len(self.normalised) != n_docs or len(self.passage_ptr) != n_docs + 1:
+            raise ValueError("document table is inconsistent")
+
+    @classmethod
+    def read(cls, path: Path) -> _Store | None:
         if not path.is_file():
             return None
         try:
@@ -269,53 +346,65 @@ class TokenCache:
                 meta = json.loads(z["meta"].tobytes().decode())
                 if meta.get("format") != FORMAT:
                     return None
-                relevant = list(meta["relevant"])
-                normalised = z["normalised"].tobytes().decode()
-                if meta["fingerprint"] != fingerprint:
-                    if not set(relevant) <= terms:
-                        return None  # a term it was cut with is gone
-                    if meta["fingerprint"] not in added:
-                        old = self._terms(meta["fingerprint"])
-                        added[meta["fingerprint"]] = None if old is None else terms - old
-                    new = added[meta["fingerprint"]]
-                    if new is None or any(t in normalised for t in new):
-                        return None  # a new term occurs in it
-                entry = _Entry(_counts(z, meta, "words"), _counts(z, meta, "grams"), normalised, relevant)
-        except Exception as exc:  # any damage at all: count it again
+                return cls(z, meta)
+        except Exception as exc:  # any damage at all: count again
             log.info("token cache %s is unreadable (%s), counting again", path, exc)
             return None
-        _touch(path)
-        return entry
 
-    def _save(self, key: str, entry: _Entry, fingerprint: str) -> None:
-        meta: dict[str, Any] = {"format": FORMAT, "fingerprint": fingerprint, "relevant": entry.relevant}
-        arrays: dict[str, np.ndarray] = {}
-        for name, counts in (("words", entry.words), ("grams", entry.grams)):
-            meta[f"{name}_terms"] = counts.terms
-            arrays[f"{name}_doc"] = counts.doc
-            arrays[f"{name}_term"] = counts.term
-            arrays[f"{name}_tf"] = counts.tf
+    def validator(self, terms: set[str], fingerprint: str):
+        """Whether document j was cut with the dictionary terms ``terms`` would cut it with: every
+        term it was cut with is still there, and no term added since occurs in it."""
+        added: dict[str, set[str] | None] = {fingerprint: set()}  # None: that fingerprint's terms are lost
+
+        def valid(j: int) -> bool:
+            fp = self.fingerprints[j]
+            if fp == fingerprint:
+                return True
+            if not set(self.relevant[j]) <= terms:
+                return False
+            if fp not in added:
+                old = self.terms_of.get(fp)
+                added[fp] = None if old is None else terms - set(old)
+            new = added[fp]
+            return new is not None and not any(t in self.normalised[j] for t in new)
+
+        return valid
+
+    @staticmethod
+    def write(
+        path: Path, keys: list[str], runs: list[tuple[int, int]], found: Sequence[int | _Counted | None],
+        store: _Store | None, table: list[TermCounts], fingerprint: str, terms: Sequence[str],
+    ) -> None:
+        relevant, fingerprints, normalised = [], [], []
+        for f in found:
+            if isinstance(f, int):
+                assert store is not None
+                relevant.append(store.relevant[f])
+                fingerprints.append(store.fingerprints[f])
+                normalised.append(store.normalised[f])
+            elif f is not None:
+                relevant.append(f.relevant)
+                fingerprints.append(fingerprint)
+                normalised.append(f.normalised)
+        old_terms = store.terms_of if store is not None else {}
+        terms_of = {fp: (list(terms) if fp == fingerprint else old_terms[fp]) for fp in set(fingerprints)}
+        meta: dict[str, Any] = {
+            "format": FORMAT, "keys": keys, "relevant": relevant, "fingerprints": fingerprints, "terms": terms_of,
+        }
+        passage_ptr = np.zeros(len(runs) + 1, dtype=np.int64)
+        passage_ptr[1:] = np.cumsum([b - a for a, b in runs])
+        arrays: dict[str, np.ndarray] = {"passage_ptr": passage_ptr}
+        for name, counts in zip(("words", "grams"), table):
+            # entries of each document: the passages of a document are rows passage_ptr[j]..
+            entries = np.searchsorted(counts.doc, passage_ptr, side="left").astype(np.int64)
+            doc_start = np.repeat(passage_ptr[:-1], np.diff(entries))
+            meta[f"{name}_size"] = len(counts.terms)
+            arrays[f"{name}_vocab"] = np.frombuffer("\n".join(counts.terms).encode(), dtype=np.uint8)
+            arrays[f"{name}_entries"] = entries
+            arrays[f"{name}_doc"] = (counts.doc - doc_start).astype(np.int32)  # within the document
+            arrays[f"{name}_term"] = counts.term.astype(np.int32)
+            arrays[f"{name}_tf"] = counts.tf.astype(np.int32)
             arrays[f"{name}_lengths"] = counts.lengths
-        arrays["normalised"] = np.frombuffer(entry.normalised.encode(), dtype=np.uint8)
+        arrays["normalised"] = np.frombuffer("\x01".join(normalised).encode(), dtype=np.uint8)
         arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
-        try:
-            _write_atomically(self._path(key), lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
-        except OSError as exc:
-            log.warning("could not write the token cache %s: %s", self._path(key), exc)
-
-
-class _Entry:
-    __slots__ = ("grams", "normalised", "relevant", "words")
-
-    def __init__(self, words: TermCounts, grams: TermCounts, normalised: str, relevant: list[str]):
-        self.words, self.grams, self.normalised, self.relevant = words, grams, normalised, relevant
-
-
-def _counts(z, meta: dict[str, Any], name: str) -> TermCounts:
-    terms = [str(t) for t in meta[f"{name}_terms"]]
-    doc, term, tf, lengths = (z[f"{name}_{part}"] for part in ("doc", "term", "tf", "lengths"))
-    if not (len(doc) == len(term) == len(tf)) or (len(term) and (term.min() < 0 or term.max() >= len(terms))) or (
-        len(doc) and (doc.min() < 0 or doc.max() >= len(lengths))
-    ):
-        raise ValueError(f"{name} counts are inconsistent")
-    return TermCounts(terms, doc.astype(np.int32), term.astype(np.int32), tf.astype(np.int32), lengths.astype(np.int64))
+        _write_atomically(path, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
