@@ -8,11 +8,13 @@ line and the documented exit code — in bounded time, with no traceback on stde
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -20,10 +22,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from bot_harness import BOT_COMMAND, ROOT, bot_env, fresh_data_dir
+from bot_harness import BOT_COMMAND, ROOT, bot_env, fresh_data_dir, running
 from fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_TOKEN, FakeBotAPI
 
 from bot.answering.service import Service
+from bot.ops.store import Store
 from bot.telegram import serving
 from bot.telegram.serving import ExitCode, webhook_secret
 
@@ -374,6 +377,31 @@ def test_sigkill_after_30_fetched_and_10_answered_the_restart_answers_the_other_
         asked_order = [c.params["reply_parameters"]["message_id"] for c in replies]
         assert asked_order == sorted(asked_order), (chat, asked_order)
     assert not api.errors
+
+
+async def test_a_batch_the_journal_cannot_record_is_not_confirmed_and_comes_again(monkeypatch, cache_dir, caplog):
+    """The disk full for a moment: the batch is not confirmed, so nothing is lost; it is fetched again."""
+
+    class FlakyDisk(Store):
+        failures = 1
+
+        def record_updates(self, *args, **kwargs):
+            if self.failures:
+                self.failures -= 1
+                raise sqlite3.OperationalError("database or disk is full")
+            return super().record_updates(*args, **kwargs)
+
+    monkeypatch.setattr(serving, "MAX_PAUSE", 0.2)
+    service = Service.from_corpus(ROOT / "corpus", 3, cache_dir)
+    with FakeBotAPI() as api:
+        update_id = api.group_message(f"/ask {QUESTIONS[1]}")
+        async with running(api, service, FlakyDisk(":memory:")):
+            await api.await_calls("sendMessage", where=lambda c: c.ok, timeout=10)
+            await asyncio.sleep(0.3)
+        assert len(ok_sends(api)) == 1 and not api.errors
+        fetched = [c for c in api.calls_to("getUpdates") if c.ok and c.result]
+        assert [u["update_id"] for c in fetched for u in c.result] == [update_id, update_id]  # again, once answered
+    assert any("could not record 1 updates" in r.getMessage() for r in caplog.records)
 
 
 def test_a_webhook_update_acknowledged_before_a_sigkill_is_answered_once_after_the_restart(data_dir):

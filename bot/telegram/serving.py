@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import logging
 import signal
+import sqlite3
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import IntEnum
@@ -325,21 +326,28 @@ class Poller:
                 pause = MAX_PAUSE
                 log.exception("getUpdates answered something unreadable: polling again in %.0f s", pause)
             else:
-                pause = 0.0
-                if updates:
-                    await self._queue(updates)
-                    self.offset = updates[-1].update_id + 1
-                continue
+                if not updates or await self._queue(updates):
+                    pause = 0.0
+                    continue
+                pause = MAX_PAUSE
             if await _wait(self._stopping, pause):
                 return
 
-    async def _queue(self, updates: tuple[Update, ...]) -> None:
+    async def _queue(self, updates: tuple[Update, ...]) -> bool:
+        """Queue a batch and move the offset past it (so the next poll confirms it); False if it
+        could not be recorded: then it is not confirmed, and comes again."""
         queue = self.app.update_queue
-        if isinstance(queue, JournaledQueue):
-            await queue.put_batch(updates)
-        else:
-            for update in updates:
-                await queue.put(update)
+        try:
+            if isinstance(queue, JournaledQueue):
+                await queue.put_batch(updates)
+            else:
+                for update in updates:
+                    await queue.put(update)
+        except (OSError, sqlite3.Error):  # the disk is full, DATA_DIR went away, ...
+            log.exception("could not record %d updates: fetching them again in %.0f s", len(updates), MAX_PAUSE)
+            return False
+        self.offset = updates[-1].update_id + 1
+        return True
 
 
 # --------------------------------------------------------------------------- waiting
