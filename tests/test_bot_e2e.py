@@ -112,7 +112,7 @@ async def test_admin_commands_are_listed_only_in_the_admins_chat(fake_api, servi
     admin = by_scope["chat"]
     assert admin["scope"] == {"type": "chat", "chat_id": ADMIN}
     assert {"stats", "unanswered", "reload"}.isdisjoint(default)
-    assert [c["command"] for c in admin["commands"]] == default + ["stats", "unanswered", "reload"]
+    assert [c["command"] for c in admin["commands"]] == default + ["stats", "unanswered", "reload", "docs", "remove"]
     assert not fake_api.errors
 
 
@@ -425,18 +425,25 @@ async def test_reload_keeps_answering_and_swaps_the_index(fake_api, tmp_path):
     assert not fake_api.errors
 
 
-async def test_reload_with_a_bad_corpus_keeps_the_old_index(fake_api, tmp_path):
+async def test_reload_skips_an_unreadable_file_and_a_corpus_with_nothing_readable_keeps_the_old_index(fake_api, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
     service = Service.from_corpus(corpus, 3, None)
-    (corpus / "broken.txt").write_bytes(b"\xff\xfe not utf-8 \x81")
+    (corpus / "broken.txt").write_bytes(b"\x81\x00 not text")
     async with running(fake_api, service) as app:
         fake_api.private_message("/reload", user_id=ADMIN)
+        await fake_api.await_calls("sendMessage", where=lambda c: "已重新加载" in c.params["text"], timeout=30)
+        reloaded = app.bot_data["service"]
+        assert reloaded is not service and len(reloaded.index) == len(service.index)  # broken.txt skipped
+        for f in corpus.glob("*.md"):
+            f.write_bytes(b"\x00 binary")
+        fake_api.private_message("/reload", user_id=ADMIN)
         calls = await fake_api.await_calls("sendMessage", where=lambda c: "资料有误" in c.params["text"], timeout=30)
-        assert app.bot_data["service"] is service
+        assert app.bot_data["service"] is reloaded
         fake_api.private_message("崂山区有多少家高新技术企业？")
         answer_call = await fake_api.await_calls("sendMessage", where=lambda c: c.ok and "920家" in c.result["text"])
-    assert "broken.txt" in calls[0].params["text"] and answer_call
+    assert "no document could be read" in calls[0].params["text"] and "binary data, not text" in calls[0].params["text"]
+    assert answer_call
     assert not fake_api.errors
 
 

@@ -139,7 +139,10 @@ def documents_from_bytes(
         text = extracted.paragraphs[0].replace("\r\n", "\n").replace("\r", "\n")
         if not text.strip():
             raise formats.Unreadable("empty document")
-        return [parse_text_document(doc_id, text, source)], []
+        doc = parse_text_document(doc_id, text, source)
+        if not doc.paragraphs:
+            raise formats.Unreadable("empty document (a title and no text)")
+        return [doc], []
     paragraphs = [join_lines(lines) for p in extracted.paragraphs if (lines := _lines(p))]
     title = extracted.title
     if title is None and paragraphs and len(paragraphs[0]) <= formats.TITLE_MAX_CHARS:

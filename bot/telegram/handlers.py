@@ -6,16 +6,18 @@ import asyncio
 import html
 import logging
 import time
+from collections.abc import Callable
 
 from telegram import Message, MessageEntity, Update
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
 from bot.answering import answer as answering
 from bot.answering.answer import Answer
 from bot.answering.service import MAX_RESULTS, Service
 from bot.ops import reports
+from bot.ops.documents import DocumentError, Library
 from bot.ops.store import Store
 from bot.search.corpus import CorpusError
 from bot.telegram import messages
@@ -183,7 +185,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ):
         await query.answer(messages.STALE)
         return
-    if cb.kind == "vote":
+    if cb.kind == "remove":
+        await _remove_pressed(update, context, cb, message)
+    elif cb.kind == "vote":
         store = _store(context)
         vote = 1 if cb.offset == messages.VOTE_UP else -1
         user_id = query.from_user.id if query.from_user else None
@@ -320,6 +324,110 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     context.bot_data["service"] = new  # one assignment: every later update sees the new index
     await message.reply_text(f"已重新加载：{len(new.documents())} 篇文档，{len(new.index)} 个段落。")
+
+
+def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
+    """The corpus directory as admins change it (made on first use, kept in bot_data)."""
+    library = context.bot_data.get("library")
+    if library is None:
+        library = Library(_service(context).corpus_path, context.bot_data.get("data_dir"))
+        context.bot_data["library"] = library
+    return library
+
+
+def _swapper(context: ContextTypes.DEFAULT_TYPE) -> tuple[Callable[[], Service], Callable[[Service], None]]:
+    """How the library reads the service now serving and swaps in a new one (one assignment)."""
+    def swap(new: Service) -> None:
+        context.bot_data["service"] = new
+
+    return (lambda: _service(context)), swap
+
+
+async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file sent in a private chat: an admin's is checked and added to the corpus; anyone
+    else's gets one polite line (nothing is downloaded or stored)."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    if not _is_admin(update, context):
+        await message.reply_text(messages.UPLOAD_NOT_ADMIN)
+        return
+    document = message.document
+    library = _library(context)
+    try:
+        library.check_upload(document.file_name, document.file_size)  # before downloading anything
+    except DocumentError as exc:
+        await message.reply_text(messages.upload_refused(str(exc)))
+        return
+    await message.reply_chat_action(ChatAction.TYPING)  # reading and rebuilding take a few seconds
+    try:
+        file = await document.get_file()
+        data = bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        await message.reply_text(messages.upload_refused(f"从 Telegram 下载失败（{exc.message}）。"))
+        return
+    current, swap = _swapper(context)
+    try:
+        added = await asyncio.to_thread(library.add, data, document.file_name, current, swap)
+    except DocumentError as exc:
+        await message.reply_text(messages.upload_refused(str(exc)))
+        return
+    await message.reply_text(messages.added_html(added, _service(context)), parse_mode=ParseMode.HTML)
+
+
+async def docs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/docs — admins only: the documents, numbered, with their passage counts."""
+    if (message := update.effective_message) is None:
+        return
+    if not _is_admin(update, context):
+        await _refuse(message)
+        return
+    listing = _library(context).listing(_service(context))
+    await message.reply_text(messages.docs_html(listing), parse_mode=ParseMode.HTML)
+
+
+async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/remove <n> — admins only: asks to confirm removing document n of /docs."""
+    if (message := update.effective_message) is None:
+        return
+    if not _is_admin(update, context):
+        await _refuse(message)
+        return
+    args = context.args or []
+    if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
+        await message.reply_text(messages.REMOVE_HINT)
+        return
+    service = _service(context)
+    listing = _library(context).listing(service)
+    number = int(args[0])
+    if not 1 <= number <= len(listing):
+        await message.reply_text(f"没有第 {number} 篇：资料库共有 {len(listing)} 篇文档，编号见 /docs。")
+        return
+    text, keyboard = messages.remove_confirm(listing[number - 1], service.generation)
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+async def _remove_pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, cb: messages.Callback, message: Message
+) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    if not _is_admin(update, context):
+        await query.answer(messages.NOT_ADMIN)
+        return
+    await query.answer()
+    await message.edit_reply_markup(None)  # one press only
+    if cb.offset != messages.REMOVE_CONFIRM:
+        await message.reply_text(messages.REMOVE_CANCELLED)
+        return
+    current, swap = _swapper(context)
+    try:
+        doc, new = await asyncio.to_thread(_library(context).remove, int(cb.ref), current, swap, cb.generation)
+    except DocumentError as exc:
+        await message.reply_text(f"没有删除：{html.escape(str(exc), quote=False)}")
+        return
+    await message.reply_text(messages.removed_html(doc, new), parse_mode=ParseMode.HTML)
 
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

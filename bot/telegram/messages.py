@@ -21,6 +21,7 @@ from telegram import (
 from bot.answering import answer as answering
 from bot.answering.answer import Answer
 from bot.answering.service import MAX_RESULTS, Service, base36
+from bot.ops.documents import Added, Listed
 from bot.search.corpus import Passage
 
 MAX_CALLBACK_BYTES = 64
@@ -38,6 +39,8 @@ ADMIN_COMMANDS = [
     BotCommand("stats", "统计：/stats 天数（默认 7）"),
     BotCommand("unanswered", "最近没找到答案的问题：/unanswered 条数"),
     BotCommand("reload", "重新载入资料库"),
+    BotCommand("docs", "资料库里的文档及段落数"),
+    BotCommand("remove", "删除文档：/remove 编号（见 /docs）"),
 ]
 
 STALE = "这个按钮已过期，请重新提问。"
@@ -56,20 +59,20 @@ NON_TEXT_HINT = "我只能回答文字问题，请用中文把问题打出来。
 
 @dataclass(frozen=True)
 class Callback:
-    kind: str  # "more" | "para" | "example" | "vote"
+    kind: str  # "more" | "para" | "example" | "vote" | "remove"
     generation: str
-    ref: str  # question id (more), passage position (para), example number, log id (vote)
+    ref: str  # question id (more), passage position (para), example number, log id (vote), document number (remove)
     offset: int = 0
 
 
-_TAGS = {"more": "m", "para": "p", "example": "e", "vote": "v"}
+_TAGS = {"more": "m", "para": "p", "example": "e", "vote": "v", "remove": "r"}
 _KINDS = {v: k for k, v in _TAGS.items()}
-_CALLBACK = re.compile(r"^([mpev]):([0-9a-f]{1,8}):([0-9a-z]{1,12})(?::(\d{1,3}))?$")
+_CALLBACK = re.compile(r"^([mpevr]):([0-9a-f]{1,8}):([0-9a-z]{1,12})(?::(\d{1,3}))?$")
 
 
 def encode_callback(cb: Callback) -> str:
     data = f"{_TAGS[cb.kind]}:{cb.generation}:{cb.ref}"
-    if cb.kind in ("more", "vote"):
+    if cb.kind in ("more", "vote", "remove"):
         data += f":{cb.offset}"
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
@@ -236,4 +239,65 @@ def _inline_not_found() -> InlineQueryResultArticle:
         title="没有找到相关内容",
         description="换个说法或用更具体的关键词再试",
         input_message_content=InputTextMessageContent(answering.NOT_FOUND),
+    )
+
+
+# --------------------------------------------------------------------------- the corpus, for admins
+
+UPLOAD_NOT_ADMIN = "谢谢！不过只有管理员可以往资料库里添加文档。有问题请直接用文字提问。"
+REMOVE_HINT = "请在 /remove 后写上 /docs 里的编号，例如：/remove 3"
+REMOVE_CANCELLED = "已取消，资料库没有改动。"
+REMOVE_CONFIRM, REMOVE_CANCEL = 1, 0  # the offset field of a remove button
+
+
+def upload_refused(reason: str) -> str:
+    return f"没有加入资料库：{html.escape(reason, quote=False)}"
+
+
+def added_html(added: Added, service: Service) -> str:
+    """'《标题》: 23 段, 已可检索', or which document already holds an upload seen before."""
+    titles = "；".join(f"《{html.escape(t, quote=False)}》：{n} 段" for t, n in added.documents)
+    if added.duplicate:
+        return f"这份文件已经在资料库里了（{titles or html.escape(added.file_name, quote=False)}），没有重复添加。"
+    return (
+        f"✅ {titles}，已可检索。\n"
+        f"资料库现有 {len(service.documents())} 篇文档，{len(service.index)} 个段落。"
+    )
+
+
+def docs_html(listing: list[Listed]) -> str:
+    """/docs: every document with its passage count, numbered for /remove (cut to one message)."""
+    lines = [
+        f"{d.number}. 《{html.escape(d.title, quote=False)}》 {d.passages} 段"
+        + (f" · {html.escape(d.file.name, quote=False)}" if d.file is not None else " · JSONL 记录")
+        for d in listing
+    ]
+    head = f"<b>资料库</b>：{len(listing)} 篇文档，共 {sum(d.passages for d in listing)} 个段落。删除：/remove 编号\n"
+    text, shown = head, 0
+    for line in lines:
+        if len(text) + len(line) + 40 > answering.MAX_MESSAGE_CHARS:
+            break
+        text += "\n" + line
+        shown += 1
+    if shown < len(lines):
+        text += f"\n……还有 {len(lines) - shown} 篇"
+    return text
+
+
+def remove_confirm(doc: Listed, generation: str) -> tuple[str, InlineKeyboardMarkup]:
+    """The question before a removal, with its two buttons."""
+    text = f"确定从资料库删除第 {doc.number} 篇《{html.escape(doc.title, quote=False)}》（{doc.passages} 段）吗？"
+    keyboard = InlineKeyboardMarkup([[
+        InlineKeyboardButton(
+            label, callback_data=encode_callback(Callback("remove", generation, str(doc.number), choice))
+        )
+        for label, choice in (("🗑 确认删除", REMOVE_CONFIRM), ("取消", REMOVE_CANCEL))
+    ]])
+    return text, keyboard
+
+
+def removed_html(doc: Listed, service: Service) -> str:
+    return (
+        f"已删除《{html.escape(doc.title, quote=False)}》。"
+        f"资料库现有 {len(service.documents())} 篇文档，{len(service.index)} 个段落。"
     )
