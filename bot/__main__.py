@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -17,7 +18,7 @@ sys.dont_write_bytecode = False
 
 # The imports below come after the line above on purpose (E402 is off for this file).
 from bot.answering import answer as answering
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, default_dotenv, load_settings
 from bot.search.cache import load_or_build
 from bot.search.corpus import CorpusError
 from bot.search.index import Index
@@ -80,9 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings()
+    settings = load_settings(dotenv=default_dotenv())
     if getattr(args, "corpus", None):
-        settings = Settings(**{**settings.__dict__, "corpus_path": args.corpus})
+        settings = dataclasses.replace(settings, corpus_path=args.corpus)
     return settings
 
 
@@ -224,12 +225,16 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every URL, token included
+        logging.getLogger("matplotlib").setLevel(logging.WARNING)  # its font cache and backend choice
+        for line in settings.unknown:
+            logging.getLogger("bot.config").warning(line)
         if settings.bot_token:
             for handler in logging.getLogger().handlers:
                 handler.addFilter(RedactToken(settings.bot_token))
         return COMMANDS[args.command or "run"](args, settings)
     except (ConfigError, CorpusError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # every bad setting, a line each
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT / "corpus"
@@ -16,10 +18,22 @@ DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{30,}$")
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Every setting the bot reads (ENV_FILE only from the environment: it names the .env file).
+KNOWN = (
+    "BOT_TOKEN", "BOT_API_BASE_URL", "CORPUS_PATH", "TOP_K", "ADMIN_IDS", "WEBHOOK_URL", "WEBHOOK_PORT",
+    "WEBHOOK_LISTEN", "LOG_LEVEL", "DATA_DIR", "LOG_RETENTION_DAYS", "TZ", "ENV_FILE",
+)
+# An environment variable with one of these prefixes is meant for this bot; others belong to the
+# shell, the system or other programs and are none of its business (unless a near miss of a name).
+_OURS = ("BOT_", "WEBHOOK_")
 
 
 class ConfigError(Exception):
-    """A missing or malformed setting; the message is one line naming it."""
+    """Missing or malformed settings: one line each, naming the setting."""
+
+    def __init__(self, *problems: str):
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,13 @@ class Settings:
     log_level: str = "INFO"
     data_dir: Path = DEFAULT_DATA_DIR
     log_retention_days: int | None = None  # None: keep the question log for ever
+    time_zone: str | None = None  # an IANA name (TZ); None: the machine's own
+    # One line per key that is not a setting (a misspelling, most likely): logged at start.
+    unknown: tuple[str, ...] = field(default=(), compare=False)
+
+    def zone(self) -> ZoneInfo | None:
+        """The operator's time zone (None: the machine's)."""
+        return ZoneInfo(self.time_zone) if self.time_zone else None
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -60,20 +81,100 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def default_dotenv(env: dict[str, str] | os._Environ[str] | None = None) -> Path:
+    """The .env file to read: ``ENV_FILE`` when the environment names one, else the project's."""
+    name = (os.environ if env is None else env).get("ENV_FILE", "").strip()
+    return Path(name) if name else ROOT / ".env"
+
+
 def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT / ".env") -> Settings:
-    """Settings from ``env`` (default: the process environment) over ``.env``."""
-    merged = read_dotenv(dotenv) if dotenv else {}
-    merged.update(os.environ if env is None else env)
+    """Settings from ``env`` (default: the process environment) over ``.env``.
+
+    Every malformed setting is named at once (one ConfigError, a line each); a key in ``.env``
+    that is no setting, or a ``BOT_``-looking environment variable that is none, is kept in
+    ``Settings.unknown`` with the closest known name, for the caller to log once logging is set up.
+    """
+    from_file = read_dotenv(dotenv) if dotenv else {}
+    environ = dict(os.environ if env is None else env)
+    merged = {**from_file, **environ}
+    problems: list[str] = []
 
     def get(name: str) -> str | None:
         value = merged.get(name, "").strip()
         return value or None
 
-    token = get("BOT_TOKEN")
+    def check(name: str, parse, default):
+        """``parse(value)`` of a setting, or its default after noting what is wrong with it."""
+        try:
+            return parse(get(name))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            return default
+
+    token = check("BOT_TOKEN", _token, None)
+    base_url = check("BOT_API_BASE_URL", _base_url, DEFAULT_BASE_URL)
+    webhook_url = check("WEBHOOK_URL", _webhook_url, None)
+    listen = check("WEBHOOK_LISTEN", _listen, "0.0.0.0")
+    level = check("LOG_LEVEL", _level, "INFO")
+    top_k = check("TOP_K", lambda v: _int("TOP_K", v, 3, 1, 10), 3)
+    admin_ids = check("ADMIN_IDS", _ids, frozenset())
+    webhook_port = check("WEBHOOK_PORT", lambda v: _int("WEBHOOK_PORT", v, 8443, 1, 65535), 8443)
+    retention = check(
+        "LOG_RETENTION_DAYS", lambda v: _int("LOG_RETENTION_DAYS", v, 0, 1, 36500) if v else None, None
+    )
+    time_zone = check("TZ", lambda v: _time_zone(v, from_environment="TZ" in environ), None)
+    if problems:
+        raise ConfigError(*problems)
+    return Settings(
+        bot_token=token,
+        api_base_url=base_url,
+        corpus_path=Path(get("CORPUS_PATH") or DEFAULT_CORPUS),
+        top_k=top_k,
+        admin_ids=admin_ids,
+        webhook_url=webhook_url,
+        webhook_port=webhook_port,
+        webhook_listen=listen,
+        log_level=level,
+        data_dir=Path(get("DATA_DIR") or DEFAULT_DATA_DIR),
+        log_retention_days=retention,
+        time_zone=time_zone,
+        unknown=unknown_keys(from_file, environ, dotenv),
+    )
+
+
+def unknown_keys(from_file: dict[str, str], environ: dict[str, str], dotenv: Path | None) -> tuple[str, ...]:
+    """A line for each .env key that is no setting, and each environment variable that looks meant
+    for the bot (a ``BOT_``/``WEBHOOK_`` name, or a near miss of a setting's name) but is none."""
+    lines = []
+    for key in from_file:
+        if key not in KNOWN:
+            lines.append(f"{dotenv}: {key} is not a setting and is ignored{_did_you_mean(key)}")
+    for key in sorted(environ):
+        if key in KNOWN or key in from_file:
+            continue
+        if key.upper().startswith(_OURS) or _closest(key, cutoff=0.85):
+            lines.append(f"environment: {key} is not a setting and is ignored{_did_you_mean(key)}")
+    return tuple(lines)
+
+
+def _closest(key: str, cutoff: float = 0.6) -> str | None:
+    found = difflib.get_close_matches(key.upper(), KNOWN, n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def _did_you_mean(key: str) -> str:
+    close = _closest(key)
+    return f" (did you mean {close}?)" if close else f" (the settings: {', '.join(KNOWN)})"
+
+
+def _token(token: str | None) -> str | None:
     if token is not None and not _TOKEN.match(token):
         raise ConfigError("BOT_TOKEN is malformed: expected the 123456789:ABC... token from @BotFather")
+    return token
 
-    base_url = get("BOT_API_BASE_URL") or DEFAULT_BASE_URL
+
+def _base_url(value: str | None) -> str:
+    base_url = value or DEFAULT_BASE_URL
     parsed = urlparse(base_url)
     try:
         port_ok = parsed.port is None or parsed.port > 0
@@ -84,37 +185,44 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
     if not parsed.path.endswith("/bot"):
         # python-telegram-bot appends the token straight to it: https://api.telegram.org/bot<token>
         raise ConfigError(f"BOT_API_BASE_URL is malformed: {base_url!r} must end in /bot")
+    return base_url
 
-    webhook_url = get("WEBHOOK_URL")
+
+def _webhook_url(webhook_url: str | None) -> str | None:
     if webhook_url is not None:
         hook = urlparse(webhook_url)
         if hook.scheme != "https" or not hook.hostname or re.search(r"\s", webhook_url):
             raise ConfigError("WEBHOOK_URL is malformed: expected https://host/path (Telegram only calls HTTPS)")
+    return webhook_url
 
-    listen = get("WEBHOOK_LISTEN") or "0.0.0.0"
+
+def _listen(value: str | None) -> str:
+    listen = value or "0.0.0.0"
     if not _is_host(listen):
         raise ConfigError(f"WEBHOOK_LISTEN is malformed: {listen!r} is not an IP address or host name")
+    return listen
 
-    level = (get("LOG_LEVEL") or "INFO").upper()
+
+def _level(value: str | None) -> str:
+    level = (value or "INFO").upper()
     if level not in _LEVELS:
         raise ConfigError(f"LOG_LEVEL is malformed: use one of {', '.join(_LEVELS)}")
+    return level
 
-    return Settings(
-        bot_token=token,
-        api_base_url=base_url,
-        corpus_path=Path(get("CORPUS_PATH") or DEFAULT_CORPUS),
-        top_k=_int("TOP_K", get("TOP_K"), 3, 1, 10),
-        admin_ids=_ids(get("ADMIN_IDS")),
-        webhook_url=webhook_url,
-        webhook_port=_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8443, 1, 65535),
-        webhook_listen=listen,
-        log_level=level,
-        data_dir=Path(get("DATA_DIR") or DEFAULT_DATA_DIR),
-        log_retention_days=(
-            _int("LOG_RETENTION_DAYS", get("LOG_RETENTION_DAYS"), 0, 1, 36500)
-            if get("LOG_RETENTION_DAYS") else None
-        ),
-    )
+
+def _time_zone(value: str | None, from_environment: bool) -> str | None:
+    """An IANA zone name (Asia/Shanghai, UTC). A POSIX rule such as CST-8 in the environment is
+    left to the C library, which the machine's local time follows (None); in .env it is an error."""
+    if value is None:
+        return None
+    name = value.lstrip(":")  # TZ=:Asia/Shanghai is the C library's spelling of the same
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        if from_environment and "/" not in name:
+            return None
+        raise ConfigError(f"TZ is malformed: {value!r} is not a time zone name such as Asia/Shanghai or UTC") from None
+    return name
 
 
 def _int(name: str, value: str | None, default: int, lo: int, hi: int) -> int:

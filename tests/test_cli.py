@@ -297,3 +297,29 @@ def test_the_token_never_reaches_the_log():
     record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "POST https://x/bot%s/getMe", (token,), None)
     assert RedactToken(token).filter(record)
     assert token not in record.getMessage() and "<BOT_TOKEN>" in record.getMessage()
+
+
+def test_every_bad_setting_is_named_at_once():
+    with pytest.raises(ConfigError) as info:
+        load_settings(env={"TOP_K": "0", "LOG_LEVEL": "LOUD", "TZ": "Mars/Olympus"}, dotenv=None)
+    lines = str(info.value).splitlines()
+    assert [line.split()[0] for line in lines] == ["LOG_LEVEL", "TOP_K", "TZ"]
+
+
+def test_unknown_keys_are_named_with_the_closest_setting(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("TOPK=2\nLOG_LEVL=DEBUG\nTOP_K=4\n", encoding="utf-8")
+    s = load_settings(env={"BOT_TOKN": "x", "HOME": "/root", "ADMIN_ID": "1"}, dotenv=dotenv)
+    assert s.top_k == 4
+    assert [line.split(": ", 1)[1] for line in s.unknown] == [
+        "TOPK is not a setting and is ignored (did you mean TOP_K?)",
+        "LOG_LEVL is not a setting and is ignored (did you mean LOG_LEVEL?)",
+        "ADMIN_ID is not a setting and is ignored (did you mean ADMIN_IDS?)",
+        "BOT_TOKN is not a setting and is ignored (did you mean BOT_TOKEN?)",
+    ]
+
+
+def test_time_zone_setting():
+    assert load_settings(env={"TZ": "Asia/Shanghai"}, dotenv=None).time_zone == "Asia/Shanghai"
+    assert load_settings(env={}, dotenv=None).time_zone is None
+    assert load_settings(env={"TZ": "CST-8"}, dotenv=None).time_zone is None  # a POSIX rule: the C library's
