@@ -78,3 +78,55 @@ def test_handled_update_ids_are_forgotten_after_two_days():
     store.take_unhandled(1, max_replays=3)  # the clean-up runs at start
     assert [r[0] for r in store._db.execute("SELECT update_id FROM updates")] == [11]
     store.close()
+
+
+def test_the_report_counts_calendar_days_in_the_time_zone_and_lists_empty_days():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    shanghai = ZoneInfo("Asia/Shanghai")
+    store = Store(":memory:")
+    now = datetime(2024, 5, 10, 9, 0, tzinfo=shanghai).timestamp()  # 01:00 UTC
+    # 07:30 on 10 May in Shanghai is still 9 May in UTC; 23:30 on 6 May is 15:30 UTC the same day.
+    for when, ok in [((2024, 5, 10, 7, 30), True), ((2024, 5, 6, 23, 30), False), ((2024, 5, 3, 12, 0), True)]:
+        store.log_question("private", 1, "问题", ok, [], [], 5.0, at=datetime(*when, tzinfo=shanghai).timestamp())
+    r = store.report(days=7, now=now, zone=shanghai)
+    assert r.zone == "Asia/Shanghai" and r.questions == 2  # 3 May is outside 4..10 May
+    assert [d for d, _, _ in r.per_day] == [f"2024-05-{d:02d}" for d in range(4, 11)]
+    assert {d: (a, x) for d, a, x in r.per_day if a or x} == {"2024-05-06": (0, 1), "2024-05-10": (1, 0)}
+    utc = store.report(days=7, now=now, zone=ZoneInfo("UTC"))
+    assert {d for d, a, x in utc.per_day if a or x} == {"2024-05-06", "2024-05-09"}
+
+
+def test_a_report_for_one_chat_and_the_csv_export_keep_ids_out():
+    import io
+
+    store = Store(":memory:")
+    store.log_question("group", 7, "群里的问题", True, ["doc"], ["doc#1"], 5.0, chat_id=-100123)
+    store.log_question("group", 8, "别的群", False, [], [], 5.0, chat_id=-100999)
+    store.log_question("private", 7, "私聊", True, [], [], 5.0, chat_id=7)
+    assert store.report(days=1, chat_id=-100123).questions == 1
+    assert store.report(days=1).questions == 3
+    out = io.StringIO()
+    assert store.export_csv(out) == 3
+    text = out.getvalue()
+    assert text.splitlines()[0].startswith("id,time,place,chat,user,question")
+    assert "群里的问题" in text and "-100123" not in text and ",7," not in text
+
+
+def test_what_an_answer_was_asked_for_outlives_the_store_and_finds_the_question_a_reply_follows(tmp_path):
+    t = time.time() - 100
+    store = Store(tmp_path / "q.sqlite3")
+    first = store.remember(42, "崂山区有多少名党员？", 1, at=t)
+    store.sent(first, 17)
+    second = store.remember(42, "2023年崂山区生产总值是多少？", 3, at=t + 50)
+    store.close()
+    store = Store(tmp_path / "q.sqlite3")  # a restart
+    assert store.recall(first) == "崂山区有多少名党员？" and store.recall(99) is None
+    assert store.previous(42, reply_to=17).question == "崂山区有多少名党员？"
+    assert store.previous(42, since=t + 10).question == "2023年崂山区生产总值是多少？"
+    assert store.previous(42, since=t + 60) is None and store.previous(43, since=0.0) is None
+    assert store.recall(second) is not None
+    store.purge(now=t + 31 * 86400)
+    assert store.recall(second) is None
+    store.close()

@@ -9,6 +9,8 @@ sender's id) only until the update is handled; after that only its id, for two d
 from __future__ import annotations
 
 import asyncio
+import csv
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -21,7 +23,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TextIO, TypeVar
+from zoneinfo import ZoneInfo
+
+from bot.answering.followup import Previous
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -31,7 +36,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS questions (
     id INTEGER PRIMARY KEY,
     at REAL NOT NULL,            -- unix time
-    place TEXT NOT NULL,         -- private | group | inline
+    place TEXT NOT NULL,         -- private | group | inline | console
     user_hash TEXT NOT NULL,
     question TEXT NOT NULL,
     answered INTEGER NOT NULL,
@@ -47,6 +52,16 @@ CREATE TABLE IF NOT EXISTS feedback (
     at REAL NOT NULL,
     PRIMARY KEY (question_id, user_hash)
 );
+CREATE TABLE IF NOT EXISTS asked (
+    id INTEGER PRIMARY KEY,      -- what a "more results" button carries (in base 36)
+    chat TEXT,                   -- salted hash of the chat the answer went to (NULL: none)
+    message_id INTEGER,          -- the answer's message in that chat, once sent
+    question TEXT NOT NULL,      -- as the bot read it (a follow-up with the words it took from before)
+    shown INTEGER NOT NULL,      -- quotes shown (a "还有呢？" goes on from there)
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS asked_chat ON asked(chat, at);
+CREATE INDEX IF NOT EXISTS asked_message ON asked(chat, message_id);
 CREATE TABLE IF NOT EXISTS updates (
     bot_id INTEGER NOT NULL,
     update_id INTEGER NOT NULL,  -- Telegram's id: an update is recorded, and handled, once
@@ -57,8 +72,11 @@ CREATE TABLE IF NOT EXISTS updates (
     PRIMARY KEY (bot_id, update_id)
 );
 """
-PLACES = ("private", "group", "inline")
+PLACES = ("private", "group", "inline", "console")
 DAY = 86400.0
+# What an answer was asked for is kept this long (at most: the log's retention if shorter), so its
+# buttons and replies to it work across restarts; an older button says "这个按钮已过期".
+KEEP_ASKED = 30 * DAY
 # Telegram keeps an update it was not told about for 24 hours: after two days a handled id can
 # no longer come back, and its row goes.
 KEEP_HANDLED_UPDATES = 2 * DAY
@@ -74,7 +92,9 @@ class Report:
     thumbs_down: int
     median_latency_ms: float | None
     top_unanswered: tuple[tuple[str, int], ...]
-    per_day: tuple[tuple[str, int, int], ...]  # (YYYY-MM-DD, answered, declined)
+    per_day: tuple[tuple[str, int, int], ...]  # (YYYY-MM-DD, answered, declined), every day of the period
+    zone: str = "UTC"  # the time zone the days are counted in
+    scope: str | None = None  # None: every chat; else what the report covers ("本群")
 
     @property
     def answered_share(self) -> float:
@@ -113,6 +133,10 @@ class Store:
             self._db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk when it returns
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(questions)")}
+            if "chat" not in columns:  # a log from before questions were kept per chat
+                self._db.execute("ALTER TABLE questions ADD COLUMN chat TEXT")
+            self._db.execute("CREATE INDEX IF NOT EXISTS questions_chat ON questions(chat, at)")
             row = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()
             if row is None:
                 self._salt = secrets.token_hex(16)
@@ -139,6 +163,12 @@ class Store:
         """A salted hash: the same user maps to the same value here, and to nothing elsewhere."""
         return hashlib.sha256(f"{self._salt}:{user_id}".encode()).hexdigest()[:16]
 
+    def chat_hash(self, chat_id: int | str | None) -> str | None:
+        """A chat as the log keeps it (salted like users; None for no chat)."""
+        if chat_id is None:
+            return None
+        return hashlib.sha256(f"{self._salt}:chat:{chat_id}".encode()).hexdigest()[:16]
+
     def log_question(
         self,
         place: str,
@@ -149,17 +179,18 @@ class Store:
         passages: Sequence[str],
         latency_ms: float,
         at: float | None = None,
+        chat_id: int | str | None = None,
     ) -> int:
         if place not in PLACES:
             raise ValueError(f"unknown place {place!r}")
         with self._lock:
             cur = self._db.execute(
-                "INSERT INTO questions (at, place, user_hash, question, answered, docs, passages, latency_ms)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO questions (at, place, user_hash, question, answered, docs, passages, latency_ms, chat)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     time.time() if at is None else at, place, self.user_hash(user_id), question,
                     int(answered), json.dumps(list(dict.fromkeys(docs)), ensure_ascii=False),
-                    json.dumps(list(passages), ensure_ascii=False), float(latency_ms),
+                    json.dumps(list(passages), ensure_ascii=False), float(latency_ms), self.chat_hash(chat_id),
                 ),
             )
             row_id = cur.lastrowid
@@ -184,32 +215,47 @@ class Store:
             return True
 
     def purge(self, now: float | None = None) -> int:
-        """Delete rows older than the retention period; returns how many questions went."""
-        if not self.retention_days:
-            return 0
-        cutoff = (time.time() if now is None else now) - self.retention_days * DAY
+        """Delete rows older than the retention period (and what answers were asked for, after
+        KEEP_ASKED at most); returns how many questions went."""
+        now = time.time() if now is None else now
+        keep = min(KEEP_ASKED, self.retention_days * DAY) if self.retention_days else KEEP_ASKED
         with self._lock:
-            cur = self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,))
+            self._db.execute("DELETE FROM asked WHERE at < ?", (now - keep,))
+            if not self.retention_days:
+                return 0
+            cur = self._db.execute("DELETE FROM questions WHERE at < ?", (now - self.retention_days * DAY,))
             return cur.rowcount
 
-    def report(self, days: int = 7, now: float | None = None, top: int = 5) -> Report:
+    def report(
+        self, days: int = 7, now: float | None = None, top: int = 5, zone: ZoneInfo | None = None,
+        chat_id: int | str | None = None,
+    ) -> Report:
+        """The last ``days`` calendar days (today included) in ``zone`` (None: the machine's),
+        every day listed; of one chat only when ``chat_id`` is given."""
         now = time.time() if now is None else now
-        since = now - days * DAY
+        today = dt.datetime.fromtimestamp(now, zone).date()
+        first = today - dt.timedelta(days=days - 1)
+        since = dt.datetime.combine(first, dt.time(), tzinfo=zone).timestamp()
+        args: list[object]
+        where, args = "at >= ?", [since]
+        if chat_id is not None:
+            where += " AND chat = ?"
+            args.append(self.chat_hash(chat_id))
         with self._lock:
-            rows = self._db.execute(
-                "SELECT answered, latency_ms, date(at, 'unixepoch') FROM questions WHERE at >= ?", (since,)
-            ).fetchall()
+            rows = self._db.execute(f"SELECT answered, latency_ms, at FROM questions WHERE {where}", args).fetchall()
             votes = dict(self._db.execute(
                 "SELECT f.vote, count(*) FROM feedback f JOIN questions q ON q.id=f.question_id"
-                " WHERE q.at >= ? GROUP BY f.vote", (since,)
+                f" WHERE q.{where.replace(' AND chat', ' AND q.chat')} GROUP BY f.vote", args,
             ).fetchall())
             unanswered = self._db.execute(
-                "SELECT question, count(*) AS n FROM questions WHERE at >= ? AND answered=0"
-                " GROUP BY trim(lower(question)) ORDER BY n DESC, max(at) DESC LIMIT ?", (since, top)
+                f"SELECT question, count(*) AS n FROM questions WHERE {where} AND answered=0"
+                " GROUP BY trim(lower(question)) ORDER BY n DESC, max(at) DESC LIMIT ?", [*args, top]
             ).fetchall()
-        per_day: dict[str, list[int]] = {}
-        for answered, _, day in rows:
-            per_day.setdefault(day, [0, 0])[0 if answered else 1] += 1
+        per_day = {(first + dt.timedelta(days=i)).isoformat(): [0, 0] for i in range(days)}
+        for answered, _, at in rows:
+            day = dt.datetime.fromtimestamp(at, zone).date().isoformat()
+            if day in per_day:  # (a clock set back could log a question "tomorrow")
+                per_day[day][0 if answered else 1] += 1
         latencies = [r[1] for r in rows]
         return Report(
             days=days,
@@ -220,8 +266,83 @@ class Store:
             thumbs_down=votes.get(-1, 0),
             median_latency_ms=statistics.median(latencies) if latencies else None,
             top_unanswered=tuple((q.strip(), n) for q, n in unanswered),
-            per_day=tuple((d, a, x) for d, (a, x) in sorted(per_day.items())),
+            per_day=tuple((d, a, x) for d, (a, x) in per_day.items()),
+            zone=zone_name(zone),
+            scope=None if chat_id is None else "本群",
         )
+
+    def export_csv(self, out: TextIO, zone: ZoneInfo | None = None) -> int:
+        """The whole question log as CSV (users and chats as salted hashes, never ids); returns rows."""
+        writer = csv.writer(out)
+        writer.writerow(["id", "time", "place", "chat", "user", "question", "answered", "docs", "passages",
+                         "latency_ms", "thumbs_up", "thumbs_down"])
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT q.id, q.at, q.place, q.chat, q.user_hash, q.question, q.answered, q.docs, q.passages,"
+                " q.latency_ms, sum(f.vote > 0), sum(f.vote < 0)"
+                " FROM questions q LEFT JOIN feedback f ON f.question_id = q.id GROUP BY q.id ORDER BY q.id"
+            ).fetchall()
+        for r in rows:
+            when = dt.datetime.fromtimestamp(r[1], zone).astimezone(zone).isoformat(timespec="seconds")
+            docs, passages = json.loads(r[7]), json.loads(r[8])
+            writer.writerow([r[0], when, r[2], r[3] or "", r[4], r[5], r[6], " ".join(docs), " ".join(passages),
+                             f"{r[9]:.1f}", r[10] or 0, r[11] or 0])
+        return len(rows)
+
+    # ------------------------------------------------------------------ what answers were asked for
+
+    def remember(self, chat_id: int | str | None, question: str, shown: int, at: float | None = None) -> int:
+        """Keep what an answer was asked for (as read) before it is sent; returns its id, which its
+        "more results" button carries. Written without waiting for the disk: a power cut may
+        forget the newest, whose buttons then say they expired."""
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                cur = self._db.execute(
+                    "INSERT INTO asked (chat, question, shown, at) VALUES (?, ?, ?, ?)",
+                    (self.chat_hash(chat_id), question, shown, time.time() if at is None else at),
+                )
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
+            row_id = cur.lastrowid
+            assert row_id is not None
+            return row_id
+
+    def sent(self, asked_id: int, message_id: int) -> None:
+        """The answer went out as ``message_id``: a reply to it follows its question."""
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._db.execute("UPDATE asked SET message_id=? WHERE id=?", (message_id, asked_id))
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
+
+    def recall(self, asked_id: int) -> str | None:
+        """The question behind a "more results" button (None: forgotten, or a forged button)."""
+        with self._lock:
+            row = self._db.execute("SELECT question FROM asked WHERE id=?", (asked_id,)).fetchone()
+        return row[0] if row else None
+
+    def previous(
+        self, chat_id: int | str, reply_to: int | None = None, since: float | None = None
+    ) -> Previous | None:
+        """The question a new one in this chat may follow: the one the replied-to answer answered,
+        else (with ``since``) the chat's last question asked since then."""
+        chat = self.chat_hash(chat_id)
+        with self._lock:
+            if reply_to is not None:
+                row = self._db.execute(
+                    "SELECT question, shown, at FROM asked WHERE chat=? AND message_id=? ORDER BY id DESC LIMIT 1",
+                    (chat, reply_to),
+                ).fetchone()
+            elif since is not None:
+                row = self._db.execute(
+                    "SELECT question, shown, at FROM asked WHERE chat=? AND at >= ? ORDER BY at DESC, id DESC LIMIT 1",
+                    (chat, since),
+                ).fetchone()
+            else:
+                row = None
+        return Previous(row[0], row[1], row[2]) if row else None
 
     def recent_declined(self, n: int = 10) -> list[LoggedQuestion]:
         with self._lock:
@@ -311,3 +432,8 @@ class Store:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM questions").fetchone()[0])
+
+
+def zone_name(zone: ZoneInfo | None) -> str:
+    """The zone's name (Asia/Shanghai), or the machine's zone as its abbreviation (CST, UTC)."""
+    return zone.key if zone is not None else (time.strftime("%Z") or "local")
