@@ -20,12 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @asynccontextmanager
-async def running(api, service: Service, store: Store | None = None, errors: list | None = None):
+async def running(api, service: Service, store: Store | None = None, errors: list | None = None, **more):
     """Bring the bot online (``bot.telegram.serving.online``: getMe, menus, polling) and take it down
     after as on SIGTERM (stop fetching, answer what was fetched). ``errors`` collects every
-    exception that reached the error handlers. ``app.bot_data["session"]`` is the session."""
+    exception that reached the error handlers. ``app.bot_data["session"]`` is the session.
+    ``more``: other settings (``time_zone="Asia/Shanghai"``)."""
     settings = Settings(bot_token=api.token, api_base_url=api.base_url, admin_ids=frozenset({ADMIN}),
-                        data_dir=Path("/nonexistent"))
+                        data_dir=Path("/nonexistent"), **more)
     app = build_application(settings, service, store if store is not None else Store(":memory:"))
     if errors is not None:
         async def record(update: object, context) -> None:
@@ -49,7 +50,8 @@ def bot_env(api, data_dir: Path, **settings: str) -> dict[str, str]:
     """The environment for `python -m bot` against ``api``: only the settings given, nothing from .env."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")}
     base_url = settings.pop("BOT_API_BASE_URL", None) or api.base_url  # (api need not be started)
-    env.update({"BOT_TOKEN": api.token, "BOT_API_BASE_URL": base_url, "CORPUS_PATH": str(ROOT / "corpus"),
+    env.update({"ENV_FILE": "/dev/null", "BOT_TOKEN": api.token, "BOT_API_BASE_URL": base_url,
+                "CORPUS_PATH": str(ROOT / "corpus"),
                 "DATA_DIR": str(data_dir), "ADMIN_IDS": "", "WEBHOOK_URL": "", "WEBHOOK_PORT": "",
                 "WEBHOOK_LISTEN": "", "TOP_K": "", "LOG_RETENTION_DAYS": "", "LOG_LEVEL": "WARNING",
                 "PYTHONPATH": str(ROOT)})

@@ -77,7 +77,10 @@ async def test_start_greets_lists_documents_and_offers_examples(fake_api, servic
         assert 2 <= len(examples) <= 3
         fake_api.callback_query(examples[0]["callback_data"])
         await fake_api.await_calls("answerCallbackQuery")
-        answer_call = await _reply_to(fake_api, count=3)  # the echo of the example, then the answer
+        answer_call = await _reply_to(fake_api, count=2)
+        await asyncio.sleep(0.3)
+    assert len(fake_api.calls_to("sendMessage")) == 2  # one message: the answer, headed by its question
+    assert answer_call.result["text"].startswith(f"问：{examples[0]['text']}\n")
     assert "<blockquote>" in answer_call.params["text"]
     assert not fake_api.errors
 

@@ -6,18 +6,17 @@ Handlers hold a ``Service`` (in ``bot_data``) and call it; it knows nothing abou
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answering import answer as answering
+from bot.answering import followup
 from bot.answering.answer import Answer
 from bot.search import text
 from bot.search.cache import load_or_build
 from bot.search.corpus import Passage
 from bot.search.index import Index
 
-MAX_REMEMBERED = 5000  # questions kept for "more results" buttons
 MAX_RESULTS = 50  # Telegram's cap on inline results per answer; also the deepest "more" page
 
 
@@ -27,8 +26,6 @@ class Service:
     corpus_path: Path | None = None
     top_k: int = 3
     generation: str = ""
-    _asked: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    _next_id: int = 0
 
     def __post_init__(self) -> None:
         if not self.generation:
@@ -43,10 +40,8 @@ class Service:
         """A new service over the re-read corpus; raises CorpusError and leaves this one intact."""
         if self.corpus_path is None:
             raise ValueError("this service was not built from a corpus path")
-        new = Service(load_or_build(self.corpus_path, data_dir), self.corpus_path, self.top_k)
-        if new.generation == self.generation:  # same text: the old buttons stay valid
-            new._asked, new._next_id = self._asked, self._next_id
-        return new
+        # Same text, same generation: the old buttons stay valid (what they point to is in the store).
+        return Service(load_or_build(self.corpus_path, data_dir), self.corpus_path, self.top_k)
 
     # -- answering
 
@@ -55,17 +50,13 @@ class Service:
         k = max(0, min(k, MAX_RESULTS - offset))
         return answering.answer(self.index, question, k=k, offset=offset)
 
-    def remember(self, question: str) -> str:
-        """A short id for a question, so a button can refer to it within 64 bytes."""
-        self._next_id += 1
-        qid = base36(self._next_id)
-        self._asked[qid] = question
-        while len(self._asked) > MAX_REMEMBERED:
-            self._asked.popitem(last=False)
-        return qid
-
-    def recall(self, qid: str) -> str | None:
-        return self._asked.get(qid)
+    def read(
+        self, question: str, previous: followup.Previous | None = None, *, replied: bool = False
+    ) -> followup.FollowUp:
+        """Answer a question read in the context of the one it follows (``bot/answering/followup.py``)."""
+        return followup.read(
+            self.index, question, previous, lambda q, offset: self.ask(q, offset=offset), replied=replied
+        )
 
     # -- passages by position (for "full paragraph" buttons)
 

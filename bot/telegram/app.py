@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sqlite3
 
@@ -13,6 +14,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     Defaults,
     InlineQueryHandler,
     MessageHandler,
@@ -27,6 +29,7 @@ from bot.telegram.journal import JournaledQueue
 from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest
 
 log = logging.getLogger(__name__)
+RETENTION_EVERY = dt.timedelta(days=1)  # how often the question log's retention is applied
 
 
 def build_application(settings: Settings, service: Service, store: Store | None = None) -> Application:
@@ -56,8 +59,14 @@ def build_application(settings: Settings, service: Service, store: Store | None 
     app.bot_data["service"] = service
     app.bot_data["admins"] = settings.admin_ids
     app.bot_data["data_dir"] = settings.data_dir
+    app.bot_data["zone"] = settings.zone()
     if store is not None:
         app.bot_data["store"] = store
+        # Retention is applied at start (Store()) and then daily: a bot that runs for a month
+        # keeps no more than its retention. (JobQueue: the python-telegram-bot[job-queue] extra.)
+        if app.job_queue is None:
+            raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+        app.job_queue.run_repeating(apply_retention, RETENTION_EVERY, first=RETENTION_EVERY, name="retention")
     app.add_error_handler(serving.cut_off_on_rejected_token)  # first: a revoked token is one line
     add_handlers(app)
     return app
@@ -89,6 +98,14 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_error_handler(handlers.error_handler)
+
+
+async def apply_retention(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The daily job: drop what the question log and the buttons' questions keep past their time."""
+    store: Store | None = context.bot_data.get("store")
+    if store is not None:
+        gone = await store.run(store.purge)
+        log.info("retention: %d logged questions past LOG_RETENTION_DAYS removed", gone)
 
 
 def open_store(settings: Settings) -> Store:

@@ -14,8 +14,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ContextTypes
 
 from bot.answering import answer as answering
+from bot.answering import followup
 from bot.answering.answer import Answer
-from bot.answering.service import MAX_RESULTS, Service
+from bot.answering.service import MAX_RESULTS, Service, base36
 from bot.ops import reports
 from bot.ops.documents import DocumentError, Library
 from bot.ops.store import Store
@@ -56,18 +57,46 @@ async def _ask_and_log(
     return ans, log_id
 
 
-async def _reply_answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
-    service = _service(context)
-    place = "private" if message.chat.type == ChatType.PRIVATE else "group"
-    user_id = message.from_user.id if message.from_user else None
-    ans, log_id = await _ask_and_log(context, place, user_id, question)
-    qid = service.remember(question) if ans.answered else None
-    await message.reply_text(
-        answering.answer_html(ans),
+async def _reply_answer(
+    message: Message, context: ContextTypes.DEFAULT_TYPE, question: str, user_id: int | None = None,
+    heading: bool = False,
+) -> None:
+    """Answer a question in a chat, read in the context of the question it follows: the one the
+    answer it replies to answered, or in a private chat the one asked a few minutes before."""
+    service, store = _service(context), _store(context)
+    chat = message.chat
+    private = chat.type == ChatType.PRIVATE
+    if user_id is None:
+        user_id = message.from_user.id if message.from_user else None
+    replied = message.reply_to_message
+    reply_to = replied.message_id if replied and replied.from_user and replied.from_user.id == context.bot.id else None
+    previous = None
+    if store is not None and (reply_to is not None or private):
+        since = None if reply_to is not None else time.time() - followup.FOLLOWUP_SECONDS
+        previous = await store.run(store.previous, chat.id, reply_to, since)
+    start = time.perf_counter()
+    follow = service.read(question, previous, replied=reply_to is not None)
+    latency_ms = (time.perf_counter() - start) * 1000
+    ans = follow.answer
+    log_id = asked_id = None
+    if store is not None:
+        shown = ans.quotes[: service.top_k]
+        log_id = await store.run(
+            store.log_question, "private" if private else "group", user_id, question, ans.answered,
+            [q.passage.doc for q in shown], [q.passage.key for q in shown], latency_ms, chat_id=chat.id,
+        )
+        asked_id = await store.run(
+            store.remember, chat.id, follow.reading.question, follow.reading.offset + len(ans.quotes)
+        )
+    qid = base36(asked_id) if asked_id is not None and ans.answered else None
+    sent = await message.reply_text(
+        messages.reply_html(follow, question, heading),
         parse_mode=ParseMode.HTML,
-        reply_markup=messages.answer_keyboard(service, ans, qid, 0, log_id),
-        do_quote=message.chat.type != ChatType.PRIVATE,
+        reply_markup=messages.answer_keyboard(service, ans, qid, follow.reading.offset, log_id),
+        do_quote=not private and not heading,
     )
+    if store is not None and asked_id is not None:
+        await store.run(store.sent, asked_id, sent.message_id)
 
 
 # Every handler below is registered for updates that carry what it reads (a message, a callback
@@ -203,7 +232,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         await message.reply_text(messages.paragraph_html(passage), parse_mode=ParseMode.HTML, do_quote=True)
     elif cb.kind == "more":
-        question = service.recall(cb.ref)
+        store = _store(context)
+        question = await store.run(store.recall, int(cb.ref, 36)) if store is not None else None
         if question is None:
             await query.answer(messages.STALE)
             return
@@ -224,8 +254,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.answer(messages.STALE)
             return
         await query.answer()
-        await message.reply_text(f"❓ {html.escape(examples[i], quote=False)}")
-        await _reply_answer(message, context, examples[i])
+        # One message: the answer, headed by the question (the button's press shows no text of its own).
+        await _reply_answer(message, context, examples[i], query.from_user.id, heading=True)
 
 
 def _on_message(data: str | None, message: Message) -> bool:
@@ -283,16 +313,40 @@ async def _admin_store(message: Message, update: Update, context: ContextTypes.D
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats [days] — admins only."""
+    """/stats [days] — in a private chat, the bot's admins see every chat; in a group, the bot's
+    admins and the group's own see that group only."""
     if (message := update.effective_message) is None:
         return
-    if (store := await _admin_store(message, update, context)) is None:
+    group = message.chat.type != ChatType.PRIVATE
+    if group and not _is_admin(update, context) and not await _is_group_admin(update, context):
+        await _refuse(message)
         return
-    report = await store.run(store.report, days=_number_arg(context, 7, 1, 3650))
+    store = _store(context) if group else await _admin_store(message, update, context)
+    if store is None:
+        if group:
+            await message.reply_text("问题日志未启用。")
+        return
+    days = _number_arg(context, 7, 1, 3650)
+    report = await store.run(
+        store.report, days=days, zone=context.bot_data.get("zone"), chat_id=message.chat.id if group else None
+    )
     await message.reply_text(reports.report_html(report), parse_mode=ParseMode.HTML)
     png = await asyncio.to_thread(reports.chart_png, report)  # matplotlib: 0.1 s a chart, 2 s the first
     if png is not None:
-        await message.reply_photo(png, caption=f"每日问题数（最近 {report.days} 天）")
+        await message.reply_photo(png, caption=reports.chart_labels(report)[0])
+
+
+async def _is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Is the sender an administrator (or the owner) of the group they write in?"""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        log.info("could not check %s's role in the group (%s): /stats refused", user.id, exc.message)
+        return False
+    return member.status in ("creator", "administrator")
 
 
 async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -304,7 +358,7 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     n = _number_arg(context, 10, 1, 50)
     declined = await store.run(store.recent_declined, n)
     disliked = await store.run(store.thumbs_down, n)
-    text = reports.unanswered_html(declined, disliked, answering.MAX_MESSAGE_CHARS)
+    text = reports.unanswered_html(declined, disliked, answering.MAX_MESSAGE_CHARS, context.bot_data.get("zone"))
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

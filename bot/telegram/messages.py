@@ -19,9 +19,11 @@ from telegram import (
 )
 
 from bot.answering import answer as answering
+from bot.answering import followup
 from bot.answering.answer import Answer
 from bot.answering.service import MAX_RESULTS, Service, base36
 from bot.ops.documents import Added, Listed
+from bot.search import text
 from bot.search.corpus import Passage
 
 MAX_CALLBACK_BYTES = 64
@@ -52,6 +54,7 @@ RELOAD_STARTED = "正在重新读取资料并重建索引，期间照常回答�
 ASK_HINT = "请在 /ask 后面写上问题，例如：/ask 崂山区有多少家高新技术企业？"
 UNKNOWN_COMMAND = "没有这个命令。直接发送问题即可，或发送 /help 查看用法。"
 NON_TEXT_HINT = "我只能回答文字问题，请用中文把问题打出来。"
+NO_CHINESE_HINT = "我只回答关于资料内容的中文问题，请用中文提问，例如：崂山区有多少家高新技术企业？"
 
 
 # --------------------------------------------------------------------------- callback data
@@ -301,3 +304,31 @@ def removed_html(doc: Listed, service: Service) -> str:
         f"已删除《{html.escape(doc.title, quote=False)}》。"
         f"资料库现有 {len(service.documents())} 篇文档，{len(service.index)} 个段落。"
     )
+
+
+# --------------------------------------------------------------------------- answers in their conversation
+
+
+def reply_html(follow: followup.FollowUp, question: str, heading: bool = False) -> str:
+    """The answer to ``question`` as read (a follow-up says how it was read), headed by the question
+    when ``heading`` (an example pressed under /start); a question with no Chinese the corpus could
+    not answer gets a hint that the bot answers Chinese questions."""
+    if not follow.answer.answered and not text.HAN.search(question):
+        return html.escape(NO_CHINESE_HINT, quote=False)
+    head = f"问：{html.escape(' '.join(question.split()), quote=False)}\n" if heading else ""
+    return head + followup.reply_html(follow, answering.MAX_MESSAGE_CHARS - len(head))
+
+
+def reply_text(follow: followup.FollowUp, question: str) -> str:
+    """The same as plain text, for the console."""
+    if not follow.answer.answered and not text.HAN.search(question):
+        return NO_CHINESE_HINT
+    return followup.reply_text(follow)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(html_text: str) -> str:
+    """Telegram HTML as the console prints it: tags dropped, entities read."""
+    return html.unescape(_TAG.sub("", html_text))
