@@ -6,8 +6,10 @@ import argparse
 import dataclasses
 import json
 import logging
+import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # Compiled bytecode is a cache like the index: without it every start compiles numpy and
@@ -65,9 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("-v", "--verbose", action="store_true", help="one line per question")
     ev.add_argument("--corpus", type=Path, default=argparse.SUPPRESS, help="evaluate another corpus")
 
-    st = sub.add_parser("stats", help="print the question-log report (as /stats in Telegram)")
-    st.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    st = sub.add_parser("stats", help="print the question-log report (as /stats in Telegram), days in TZ")
+    st.add_argument("--days", type=int, default=7, help="how many days, today included (default 7)")
     st.add_argument("--chart", type=Path, help="also write the per-day chart to this PNG file")
+    st.add_argument("--csv", type=Path, metavar="FILE",
+                    help="export the whole log as CSV to FILE ('-': standard output); users and chats as "
+                    "salted hashes, never ids")
 
     sub.add_parser("bench", help="speed benchmark on synthetic corpora (python -m bot bench --help)")
 
@@ -153,12 +158,20 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"no question log yet at {path}")
         return 0
     store = Store(path, settings.log_retention_days)
-    report = store.report(days=max(1, args.days))
+    if args.csv is not None:
+        if str(args.csv) == "-":
+            store.export_csv(sys.stdout, settings.zone())
+        else:
+            with args.csv.open("w", encoding="utf-8", newline="") as out:
+                n = store.export_csv(out, settings.zone())
+            print(f"{n} logged questions written to {args.csv}")
+        return 0
+    report = store.report(days=max(1, args.days), zone=settings.zone())
     print(reports.report_text(report))
     if args.chart:
         png = reports.chart_png(report)
         if png is None:
-            print("chart: one day of data or less, none drawn")
+            print("chart: no question in the period, none drawn")
         else:
             args.chart.write_bytes(png)
             print(f"chart written to {args.chart}")
@@ -176,18 +189,60 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return exc.exit_code
     print("BOT_TOKEN is not set: opening a console chat with the same answers (Ctrl-D to quit).")
-    index = _load(settings)
-    docs = sorted({p.title for p in index.passages})
-    print(f"资料：{len(docs)} 篇文档，{len(index)} 个段落。请输入问题：")
-    while True:
-        try:
-            question = input("> ")
-        except (EOFError, KeyboardInterrupt):
+    return console(settings)
+
+
+def console(settings: Settings, read: Callable[[str], str] = input) -> int:
+    """The console chat: the chat's commands and answers as plain text, its questions logged to the
+    same store as the bot's (place "console"), a short question soon after another read as its
+    follow-up."""
+    from bot.answering import followup
+    from bot.answering.service import Service
+    from bot.ops.store import Store
+    from bot.telegram import messages
+
+    service = Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
+    try:
+        store: Store | None = Store(settings.data_dir / "questions.sqlite3", settings.log_retention_days)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"(the question log is off: {exc})")
+        store = None
+    print(f"资料：{len(service.documents())} 篇文档，{len(service.index)} 个段落。请输入问题（/help 查看用法）：")
+    commands = {
+        "/start": lambda: messages.plain(messages.start_html(service, None)) + "\n" + "\n".join(
+            f"• {q}" for q in service.example_questions()),
+        "/help": lambda: messages.plain(messages.help_html(None)),
+        "/about": lambda: messages.plain(messages.about_html(service)),
+    }
+    try:
+        while True:
+            try:
+                line = read("> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return 0
+            if not line:
+                continue
+            if line.startswith("/"):
+                command = line.split()[0].split("@")[0].lower()
+                print(commands.get(command, lambda: messages.UNKNOWN_COMMAND)())
+                print()
+                continue
+            previous = store.previous("console", since=time.time() - followup.FOLLOWUP_SECONDS) if store else None
+            start = time.perf_counter()
+            follow = service.read(line, previous)
+            latency_ms = (time.perf_counter() - start) * 1000
+            print(messages.reply_text(follow, line))
             print()
-            return 0
-        if question.strip():
-            print(answering.answer_text(answering.answer(index, question, k=settings.top_k)))
-            print()
+            if store is not None:
+                ans = follow.answer
+                shown = ans.quotes[: service.top_k]
+                store.log_question("console", None, line, ans.answered, [q.passage.doc for q in shown],
+                                   [q.passage.key for q in shown], latency_ms, chat_id="console")
+                store.remember("console", follow.reading.question, follow.reading.offset + len(ans.quotes))
+    finally:
+        if store is not None:
+            store.close()
 
 
 class RedactToken(logging.Filter):

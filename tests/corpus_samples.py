@@ -75,9 +75,10 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
         if k
         not in {
             "BOT_TOKEN", "BOT_API_BASE_URL", "CORPUS_PATH", "TOP_K", "ADMIN_IDS", "WEBHOOK_URL",
-            "WEBHOOK_PORT", "LOG_LEVEL", "DATA_DIR",
+            "WEBHOOK_PORT", "LOG_LEVEL", "DATA_DIR", "WEBHOOK_LISTEN", "LOG_RETENTION_DAYS", "TZ",
         }
     }
     env["PYTHONIOENCODING"] = "utf-8"
+    env["ENV_FILE"] = "/dev/null"  # not the developer's .env
     env.update(overrides)
     return env

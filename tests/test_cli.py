@@ -323,3 +323,27 @@ def test_time_zone_setting():
     assert load_settings(env={"TZ": "Asia/Shanghai"}, dotenv=None).time_zone == "Asia/Shanghai"
     assert load_settings(env={}, dotenv=None).time_zone is None
     assert load_settings(env={"TZ": "CST-8"}, dotenv=None).time_zone is None  # a POSIX rule: the C library's
+
+
+def test_the_console_knows_the_chat_commands_and_logs_its_questions(tmp_path):
+    data_dir = tmp_path / "data"
+    env = subprocess_env(CORPUS_PATH=str(ROOT / "corpus"), DATA_DIR=str(data_dir), BOT_TOKEN="", TZ="Asia/Shanghai")
+    session = "/help\n/about\n/start\n/nosuch\nHow do I install Python?\n2023年崂山区生产总值是多少？\n那2021年呢？\n"
+    run = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, env=env, input=session, text=True,
+                         encoding="utf-8", capture_output=True, timeout=TIMEOUT)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "怎么用" in out and "<b>" not in out  # /help, as plain text
+    assert "资料库：5 篇文档" in out and "我知道的资料" in out  # /about, /start
+    assert "没有这个命令" in out
+    assert "我只回答关于资料内容的中文问题" in out  # the English question
+    assert "按「2021年崂山区生产总值是多少」理解" in out and "突破1000亿元" in out  # a follow-up
+    stats = subprocess.run([sys.executable, "-m", "bot", "stats"], cwd=ROOT, env=env, text=True, encoding="utf-8",
+                           capture_output=True, timeout=TIMEOUT)
+    assert stats.stdout.startswith("最近 7 天（Asia/Shanghai）：3 个问题"), stats.stdout
+    assert "1× How do I install Python?" in stats.stdout
+    csv_run = subprocess.run([sys.executable, "-m", "bot", "stats", "--csv", "-"], cwd=ROOT, env=env, text=True,
+                             encoding="utf-8", capture_output=True, timeout=TIMEOUT)
+    rows = csv_run.stdout.splitlines()
+    assert rows[0].startswith("id,time,place,chat,user,question") and len(rows) == 4
+    assert all(",console," in r and "+08:00" in r for r in rows[1:])

@@ -188,6 +188,23 @@ def test_a_bot_api_that_refuses_connections_at_start_is_waited_for(data_dir):
     assert any("getMe failed" in line and "ConnectError" in line for line in bot.lines("WARNING")), bot.err[-2000:]
 
 
+def test_a_misspelled_env_key_is_one_warning_naming_the_setting_meant(data_dir, tmp_path):
+    env_file = tmp_path / "bot.env"
+    env_file.write_text("TOPK=2\nLOG_LEVL=DEBUG\n", encoding="utf-8")
+    with FakeBotAPI() as api:
+        api.group_message(f"/ask {QUESTIONS[1]}")
+        with BotProcess(bot_env(api, data_dir, ENV_FILE=str(env_file))) as bot:
+            serves(api, bot)
+            assert bot.stop() == ExitCode.OK
+        bot.assert_quiet()
+        warned = [line.split(" bot.config: ", 1)[1] for line in bot.lines("WARNING") if " bot.config: " in line]
+        assert warned == [
+            f"{env_file}: TOPK is not a setting and is ignored (did you mean TOP_K?)",
+            f"{env_file}: LOG_LEVL is not a setting and is ignored (did you mean LOG_LEVEL?)",
+        ]
+        assert not api.errors
+
+
 def test_a_stop_signal_while_waiting_at_start_ends_the_wait_at_once(data_dir):
     with FakeBotAPI() as api:
         api.fail_next("getMe", 500, times=999)
