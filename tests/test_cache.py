@@ -180,3 +180,29 @@ def test_a_build_on_two_workers_equals_the_in_process_build(corpus, tmp_path):
     two = cache.load_or_build(corpus, tmp_path / "b", workers=2)
     assert same_models(one, two)
     assert results(one) == results(two)
+
+
+def test_writing_an_index_cache_removes_the_ones_unused_for_a_month(corpus, tmp_path):
+    data = tmp_path / "data"
+    other = write_files(tmp_path / "other", {"island.md": LIGHTHOUSE_MD, "notes.txt": LIGHTHOUSE_NOTES_TXT})
+    cache.load_or_build(other, data)
+    old = cache.cache_path(data, other)
+    month_ago = os.stat(old).st_mtime - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    leftover = data / "index-0123456789ab.npz.x.tmp"  # a crash's half-written file
+    leftover.write_bytes(b"half")
+    os.utime(leftover, (month_ago, month_ago))
+    cache.load_or_build(corpus, data)  # a new cache written: the old ones go
+    assert cache.cache_path(data, corpus).is_file() and not old.exists() and not leftover.exists()
+
+
+def test_an_index_cache_in_use_is_kept(corpus, tmp_path):
+    data = tmp_path / "data"
+    other = write_files(tmp_path / "other", {"island.md": LIGHTHOUSE_MD, "notes.txt": LIGHTHOUSE_NOTES_TXT})
+    cache.load_or_build(other, data)
+    used = cache.cache_path(data, other)
+    month_ago = os.stat(used).st_mtime - 31 * 86400
+    os.utime(used, (month_ago, month_ago))
+    cache.load_or_build(other, data)  # loaded (by another bot, say): used now
+    cache.load_or_build(corpus, data)
+    assert used.exists()

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import jieba
@@ -20,7 +21,7 @@ import numpy as np
 from bot.search import parallel
 from bot.search.bm25 import SparseBM25
 from bot.search.corpus import MIN_PASSAGES, Corpus, CorpusError, Passage, Skipped, corpus_files, read_corpus
-from bot.search.doccache import FileCache, TokenCache, prune
+from bot.search.doccache import MAX_AGE_DAYS, FileCache, TokenCache, prune
 from bot.search.index import Index, corpus_terms
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,30 @@ def load(path: Path, key: str, cache_dir: Path | None = None) -> Index | None:
         log.warning("index cache %s is unreadable (%s), rebuilding", path, exc)
         return None
     _log_report(summary, skipped)
+    try:
+        os.utime(path)  # used now: kept by prune_indexes
+    except OSError:
+        pass
     return index
+
+
+def prune_indexes(data_dir: Path, keep: Path, max_age_days: float = MAX_AGE_DAYS) -> list[Path]:
+    """Remove the other corpora's index caches not loaded or written for ``max_age_days`` (a
+    corpus path used once, a test's corpus), and write leftovers of a crash; returns what went.
+    A cache in use elsewhere (a second bot, ``eval --corpus``) is loaded, so it stays."""
+    cutoff = time.time() - max_age_days * 86400
+    removed = []
+    for old in [*Path(data_dir).glob("index-*.npz"), *Path(data_dir).glob("index-*.npz*.tmp")]:
+        try:
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
+                removed.append(old)
+        except OSError:  # gone already, or not ours to remove
+            pass
+    if removed:
+        log.info("removed %d index cache(s) unused for %d days: %s", len(removed), max_age_days,
+                 ", ".join(p.name for p in removed))
+    return removed
 
 
 def corpus_report(corpus: Corpus) -> dict:
@@ -188,6 +212,7 @@ def load_or_build(
         save(index, path, key, corpus_report(corpus))
     except OSError as exc:
         log.warning("could not write the index cache %s: %s", path, exc)
+    prune_indexes(data_dir, path)
     for sub in ("docs", "tokens"):
         prune(data_dir / sub)
     return index
