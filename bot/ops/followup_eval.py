@@ -113,3 +113,23 @@ def print_followups(index: Index, path: Path = FOLLOWUPS, verbose: bool = False,
                 f"=> {o.reading.question if o.reading.merged else '(as typed)'}")
     out(score.line())
     return score
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot.ops.followup_eval [-v] [FILE]``: the line ``eval`` prints, on its own."""
+    import argparse
+
+    from bot.config import default_dotenv, load_settings
+    from bot.search.cache import load_or_build
+
+    p = argparse.ArgumentParser(prog="python -m bot.ops.followup_eval", description=main.__doc__)
+    p.add_argument("path", nargs="?", type=Path, default=FOLLOWUPS, help="follow-up pairs (JSONL)")
+    p.add_argument("-v", "--verbose", action="store_true", help="one line per pair")
+    args = p.parse_args(argv)
+    settings = load_settings(dotenv=default_dotenv())
+    print_followups(load_or_build(settings.corpus_path, settings.data_dir), args.path, args.verbose)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
