@@ -249,11 +249,11 @@ class Builder:
         out_data = np.empty(nnz, dtype=WEIGHT_DTYPE)
         fill = indptr[:-1].copy()  # next free slot of each column
         runs, self._runs = self._runs, []
-        for rows, cols, tf, row0 in runs:
+        for rows, cols, tf, _row0 in runs:
             # Sorted by (term, row) within the run, and the runs come in passage order: every
-            # column ends up with ascending rows. (The keys are distinct: no stable sort needed.)
-            span = int(rows.max()) - row0 + 1 if len(rows) else 1
-            order = np.argsort(cols.astype(np.int64) * span + (rows - row0))
+            # column ends up with ascending rows. A run's entries come passage by passage
+            # (count_terms), so a stable sort by term alone gives (term, row) order.
+            order = _stable_order(cols)
             rows, cols, tf = rows[order], cols[order], tf[order].astype(np.float64)
             first = np.flatnonzero(np.diff(cols, prepend=-1))
             size = np.diff(first, append=len(cols))
@@ -262,6 +262,17 @@ class Builder:
             out_rows[dest] = rows
             out_data[dest] = tf * (k1 + 1) / (tf + norm[rows]) * idf[cols]
         return SparseBM25(vocab, indptr, out_rows, out_data, idf, n_docs)
+
+
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """The stable sorting order of non-negative integer keys below 2^32: two passes of numpy's
+    radix sort on 16-bit halves (about twice as fast as a comparison sort on a million entries)."""
+    k = keys.astype(np.uint32)
+    low = np.argsort((k & 0xFFFF).astype(np.uint16), kind="stable")
+    if not len(k) or int(k.max()) <= 0xFFFF:
+        return low
+    high = np.argsort((k[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high]
 
 
 def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float = EPSILON) -> np.ndarray:

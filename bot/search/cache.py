@@ -73,6 +73,7 @@ def save(index: Index, path: Path, key: str, report: dict | None = None) -> None
         arrays[f"{name}_data"] = model.data
         arrays[f"{name}_idf"] = model.idf
     arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
+    arrays["key"] = np.frombuffer(f"{FORMAT}\n{key}".encode(), dtype=np.uint8)  # read alone to tell a stale file
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside, then rename: a crash never leaves half a cache file under the real name.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -95,6 +96,10 @@ def load(path: Path, key: str, cache_dir: Path | None = None) -> Index | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
+            # The key first: the meta holds every passage, seconds of JSON at 10^5 passages.
+            if "key" in z.files and z["key"].tobytes().decode() != f"{FORMAT}\n{key}":
+                log.info("index cache %s is stale, rebuilding", path)
+                return None
             meta = json.loads(z["meta"].tobytes().decode())
             if meta.get("format") != FORMAT or meta.get("key") != key:
                 log.info("index cache %s is stale, rebuilding", path)

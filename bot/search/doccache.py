@@ -220,13 +220,12 @@ class TokenCache:
             # quick to make, where one with every term of a large corpus takes seconds.
             wanted: Sequence[str] = user_terms
             if self.counted < parallel.MIN_PARALLEL:
-                normalised = "\n".join(text.normalise(t) for g in groups for t in g)
-                wanted = [t for t in terms if t in normalised]
+                wanted = _terms_in(terms, "\n".join(text.normalise(t) for g in groups for t in g))
             for i, group in zip(missing, parallel.count_groups(
                 groups, wanted, workers=workers, cache_dir=cache_dir, progress=progress,
             )):
                 joined = "\n".join(group.normalised)  # (normalised text has no newlines)
-                found[i] = _Counted(group.counted.words, group.counted.grams, joined, [t for t in terms if t in joined])
+                found[i] = _Counted(group.counted.words, group.counted.grams, joined, _terms_in(terms, joined))
         models, table = [], []
         for name in ("words", "grams"):
             counts = _assemble(name, found, store)
@@ -246,6 +245,13 @@ class TokenCache:
             h.update(p.text.encode())
             h.update(b"\0")
         return h.hexdigest()[:32]
+
+
+def _terms_in(terms: Sequence[str], text_: str) -> list[str]:
+    """The terms (two characters or more) that occur in the text, in order: a term whose first two
+    characters are not a pair in the text is passed over without searching for it."""
+    pairs = set(map("".join, zip(text_, text_[1:])))
+    return [t for t in terms if t[:2] in pairs and t in text_]
 
 
 class _Counted:
@@ -293,8 +299,10 @@ def _assemble(name: str, found: Sequence[int | _Counted | None], store: _Store |
     length = np.concatenate(lengths).astype(np.int64) if lengths else np.zeros(0, np.int64)
     # Renumber the terms in use by first sight: entries run passage by passage, and within a
     # passage in each document's own order of first sight.
-    used, first = np.unique(term, return_index=True)
-    order = used[np.argsort(first, kind="stable")]
+    first = np.full(len(vocab), len(term), dtype=np.int64)
+    np.minimum.at(first, term, np.arange(len(term), dtype=np.int64))  # each term's first entry
+    used = np.flatnonzero(first < len(term))
+    order = used[np.argsort(first[used])]
     renumber = np.zeros(len(vocab), dtype=np.int32)
     renumber[order] = np.arange(len(order), dtype=np.int32)
     return TermCounts(

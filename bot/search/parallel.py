@@ -3,9 +3,10 @@
 jieba segments about a thousand passages a second on one core, so a corpus of a million passages
 is most of an hour in one process. Here the texts are cut into chunks and a pool of worker
 processes (one per core) analyses them; each worker first makes a ``text.Segmenter`` with
-jieba's dictionary and the corpus' own terms, so its cuts are the ones the index would make. For building an index the workers send back term counts (``bm25.count_terms``:
-a few numpy arrays and each chunk's distinct terms) instead of every token, which keeps both the
-pickling and the main process' share of the work small.
+jieba's dictionary and the corpus' own terms, so its cuts are the ones the index would make.
+For building an index the workers send back term counts (``bm25.count_terms``: a few numpy
+arrays and each chunk's distinct terms) instead of every token, which keeps both the pickling
+and the main process' share of the work small.
 
 Small corpora (fewer than ``MIN_PARALLEL`` passages) are analysed in-process: starting workers
 costs more than it saves.
@@ -213,12 +214,12 @@ def count_groups(
         batches[-1].append(list(g))
         filled += len(g)
     done = 0
-    if progress:
-        progress(0, total)
     terms = sorted(user_terms)
     if n <= 1:
         global _segmenter
         outer, _segmenter = _segmenter, text.Segmenter(terms, cache_dir=cache_dir, lazy=total < MAX_CHUNK)
+        if progress:  # (after loading the dictionary: the rate is the segmenting's)
+            progress(0, total)
         try:
             results: Iterator[list[CountedGroup]] = map(_count_groups, batches)
             for batch in results:
@@ -229,6 +230,8 @@ def count_groups(
         finally:
             _segmenter = outer
         return
+    if progress:
+        progress(0, total)
     with _context().Pool(n, initializer=_init_worker, initargs=(terms, cache_dir)) as pool:
         for batch in pool.imap(_count_groups, batches):
             done += sum(len(r.normalised) for r in batch)
