@@ -152,7 +152,7 @@ async def test_docs_lists_and_remove_asks_then_removes(fake_api, service, corpus
         _use_data_dir(app, tmp_path)
         fake_api.private_message("/docs", user_id=ADMIN)
         (listing,) = await _replies(fake_api, ADMIN, 1)
-        assert listing.startswith(f"资料库：3 篇文档，共 {len(service.index)} 个段落。")
+        assert listing.startswith(f"资料库：3 篇文档，共 {len(service.index)} 个段落。添加：发来 PDF、Word")
         assert "1. 《崂山区各街道工作》 8 段 · district.md\n2. 《灯塔岛志愿服务纪实》 3 段 · island.md" in listing
 
         fake_api.private_message("/remove 2", user_id=ADMIN)
@@ -162,6 +162,9 @@ async def test_docs_lists_and_remove_asks_then_removes(fake_api, service, corpus
         assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
         cancel, confirm = buttons[1]["callback_data"], buttons[0]["callback_data"]
 
+        fake_api.callback_query(confirm, chat_id=ADMIN, user_id=STRANGER)  # not an admin: refused
+        refused = await fake_api.await_calls("answerCallbackQuery")
+        assert refused[-1].params.get("text") == messages.NOT_ADMIN and "island.md" in _files(corpus)
         fake_api.callback_query(cancel, chat_id=ADMIN, user_id=ADMIN)
         assert (await _replies(fake_api, ADMIN, 3))[-1] == messages.REMOVE_CANCELLED
         assert "island.md" in _files(corpus)

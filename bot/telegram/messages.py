@@ -275,7 +275,10 @@ def docs_html(listing: list[Listed]) -> str:
         + (f" · {html.escape(d.file.name, quote=False)}" if d.file is not None else " · JSONL 记录")
         for d in listing
     ]
-    head = f"<b>资料库</b>：{len(listing)} 篇文档，共 {sum(d.passages for d in listing)} 个段落。删除：/remove 编号\n"
+    head = (
+        f"<b>资料库</b>：{len(listing)} 篇文档，共 {sum(d.passages for d in listing)} 个段落。"
+        "添加：发来 PDF、Word、网页、TXT、MD 或 JSONL 文件；删除：/remove 编号\n"
+    )
     text, shown = head, 0
     for line in lines:
         if len(text) + len(line) + 40 > answering.MAX_MESSAGE_CHARS:
