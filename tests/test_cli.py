@@ -35,9 +35,9 @@ def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("cli")
     data_dir = str(base / "data")
     small = write_files(base / "small-corpus", {"lighthouse.md": LIGHTHOUSE_MD, "notes.txt": LIGHTHOUSE_NOTES_TXT})
-    bad = write_files(base / "bad-corpus", {
-        "good.md": LIGHTHOUSE_MD,
-        "broken.txt": "灯塔岛".encode("gbk") + b"\n\n" + "志愿服务".encode("gbk"),
+    bad = write_files(base / "bad-corpus", {  # nothing in it can be read
+        "broken.pdf": b"%PDF-1.4 not really a PDF",
+        "notes.txt": b"\x00\x01 binary",
     })
     corpus = str(ROOT / "corpus")
     commands = {
@@ -120,7 +120,7 @@ def test_bad_corpus_is_one_line_naming_the_file(runs):
     assert run.returncode != 0
     lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, run.stderr
-    assert "broken.txt" in lines[0]
+    assert "broken.pdf" in lines[0] and "notes.txt" in lines[0] and "no document could be read" in lines[0]
     assert "Traceback" not in run.stderr
     assert run.stdout == ""
 
