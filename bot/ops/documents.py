@@ -150,9 +150,11 @@ class Library:
         suffix = Path(file_name or "").suffix.lower()
         name = safe_name(file_name, data, SUFFIX_FOR_KIND.get(suffix, suffix))
         try:
-            docs, _ = documents_from_bytes(Path(name).stem, data, kind, name)
+            docs, bad = documents_from_bytes(Path(name).stem, data, kind, name)
         except formats.Unreadable as exc:
             raise DocumentError(reason_zh(str(exc), suffix)) from None
+        if not docs:  # a .jsonl file of bad records only
+            raise DocumentError(reason_zh(bad[0].reason if bad else "empty", suffix))
         new_texts: set[str] = set()
         for d in docs:
             cleaned = clean_document(d)

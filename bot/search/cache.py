@@ -20,7 +20,16 @@ import numpy as np
 
 from bot.search import parallel
 from bot.search.bm25 import SparseBM25
-from bot.search.corpus import MIN_PASSAGES, Corpus, CorpusError, Passage, Skipped, corpus_files, read_corpus
+from bot.search.corpus import (
+    MIN_PASSAGES,
+    Corpus,
+    CorpusError,
+    Passage,
+    Skipped,
+    corpus_files,
+    read_corpus,
+    skipped_note,
+)
 from bot.search.doccache import MAX_AGE_DAYS, FileCache, TokenCache, prune
 from bot.search.index import Index, corpus_terms
 
@@ -182,6 +191,7 @@ def _corpus(corpus_path: Path, data_dir: Path | None = None) -> Corpus:
         # BM25's idf is zero or negative for every word when there are fewer than three passages.
         raise CorpusError(
             f"{corpus_path}: only {len(passages)} passage(s); BM25 needs at least {MIN_PASSAGES} to rank anything"
+            + skipped_note(corpus.skipped)
         )
     _log_report(corpus.summary(), corpus.skipped)
     return corpus

@@ -223,9 +223,7 @@ def parse_jsonl(text: str, source: str) -> tuple[list[Document], list[Skipped]]:
         else:
             paragraphs = tuple(split_blocks(str(rec["text"])))
             docs.append(Document(str(rec["id"]), str(rec["title"]).strip(), paragraphs, f"{source}:{n}", formats.JSONL))
-    if not docs:
-        raise formats.Unreadable(bad[0].reason if len(bad) == 1 else "no usable record")
-    return docs, bad
+    return docs, bad  # (no docs: the records named in ``bad`` are all the file holds)
 
 
 def read_documents(path: str | Path) -> tuple[list[Document], list[Skipped]]:
@@ -261,9 +259,16 @@ def _unique_ids(found: list[Document], ids: dict[str, str], skipped: list[Skippe
 
 
 def _nothing_read(root: Path, skipped: list[Skipped]) -> str:
+    return f"{root}: no document could be read" + (skipped_note(skipped, "") or " (no files)")
+
+
+def skipped_note(skipped: list[Skipped], label: str = "skipped: ") -> str:
+    """' (skipped: a.pdf: encrypted PDF; b.txt: empty file; and 3 more)', or '' when none were."""
+    if not skipped:
+        return ""
     files = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
     more = f"; and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-    return f"{root}: no document could be read" + (f" ({files}{more})" if files else " (no files)")
+    return f" ({label}{files}{more})"
 
 
 def load_documents(path: str | Path) -> list[Document]:
@@ -660,7 +665,7 @@ def read_corpus(path: str | Path, read: FileReader = read_file_docs) -> Corpus:
         passages.extend(make_passages(d, body_paragraphs(list(d.paragraphs))))
     passages = drop_repeated_passages(passages)
     if not passages:
-        raise CorpusError(f"{path}: the documents hold no paragraphs to answer from")
+        raise CorpusError(f"{path}: the documents hold no paragraphs to answer from{skipped_note(skipped)}")
     return Corpus(docs, passages, skipped)
 
 
