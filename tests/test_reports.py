@@ -34,8 +34,8 @@ def test_the_shipped_font_holds_every_character_a_label_can_have():
 
 def test_the_chart_shows_every_day_and_draws_no_missing_glyph():
     r = _report()
-    assert [d for d, _, _ in r.per_day][0] == "2024-05-04" and len(r.per_day) == 7
-    title, days, legend, axis = reports.chart_labels(r)
+    assert r.per_day[0][0] == "2024-05-04" and len(r.per_day) == 7
+    title, days, legend, _ = reports.chart_labels(r)
     assert title == "每日问题数（最近 7 天，Asia/Shanghai）" and days[0] == "5/4\n周六" and legend == ("已回答", "未找到")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"

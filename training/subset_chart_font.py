@@ -20,7 +20,7 @@ from fontTools import subset
 from fontTools.ttLib import TTCollection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bot.ops.reports import CHART_CHARS, FONT, FONT_FAMILY  # noqa: E402
+from bot.ops.reports import CHART_CHARS, FONT, FONT_FAMILY
 
 SC = 2  # Noto Sans CJK SC's place in NotoSansCJK-Regular.ttc (JP, KR, SC, TC, HK, then the Mono ones)
 
