@@ -7,6 +7,7 @@ buttons that outlive a restart, /stats in the operator's time zone and per group
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +22,11 @@ from bot.telegram import messages
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT = "LaoshanQABot"
+SOURCE = re.compile(r"《[^》]+》第\d+段")  # the source line of a quote
+
+
+def _sources(text: str) -> list[str]:
+    return [line for line in text.splitlines() if SOURCE.search(line) and not line.startswith("「")]
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +93,9 @@ async def test_more_of_the_same_goes_on_where_the_answer_stopped(fake_api, servi
         fake_api.private_message("还有呢？", reply_to_message_id=first.result["message_id"])
         more = (await _answers(fake_api, 2))[1]
     assert more.params["text"].startswith("<i>按「崂山区人才服务」理解，接着上面的结果：</i>")
-    shown_before = {line for line in first.result["text"].splitlines() if line.startswith("—")}
-    assert not shown_before & {line for line in more.result["text"].splitlines() if line.startswith("—")}
+    before = {SOURCE.search(line).group() for line in _sources(first.result["text"])}
+    after = {SOURCE.search(line).group() for line in _sources(more.result["text"])}
+    assert before and after and not before & after  # the next passages, none shown again
     assert not fake_api.errors
 
 
@@ -113,8 +120,8 @@ async def test_a_more_results_button_from_before_a_restart_still_works(tmp_path)
             page = (await _answers(api, 2))[1]
         store.close()
         assert ack.params.get("text") != messages.STALE
-        first_shown = answer.result["text"].count("《")
-        assert f"{first_shown + 1}." in page.result["text"]  # numbered on from the first page
+        first_shown = len(_sources(answer.result["text"]))
+        assert f"{first_shown + 1}. " in page.result["text"]  # numbered on from the first page
         assert not api.errors
 
 
