@@ -37,6 +37,9 @@ def answer_of(*hits: Hit, question: str = "问题") -> A.Answer:
 
 
 def assert_balanced(out: str) -> None:
+    if out.startswith("答：<b>"):  # the short answer's line: bold, outside the quotes
+        line, _, out = out.partition("\n\n")
+        assert re.fullmatch(r"答：<b>[^<>]+</b>", line), line
     assert out.count("<b>") == out.count("</b>")
     assert out.count("<blockquote>") == out.count("</blockquote>")
     # no tag is opened inside another of its kind, and bold only inside quotes
@@ -83,7 +86,9 @@ def test_off_topic_question_is_declined(index, question):
     assert ans.quotes == ()
     assert A.answer_text(ans) == A.NOT_FOUND
     assert A.answer_html(ans) == html.escape(A.NOT_FOUND, quote=False)
-    assert A.answer_json(ans) == {"question": question, "answered": False, "passages": []}
+    assert A.answer_json(ans) == {
+        "question": question, "answered": False, "answer": None, "answer_confidence": None, "passages": []
+    }
 
 
 @pytest.mark.parametrize(
@@ -223,8 +228,10 @@ def test_find_marks(text, terms, marked):
 def test_traditional_question_is_highlighted_in_simplified_text(index):
     ans = A.answer(index, "家庭醫生簽約服務")
     q = ans.quotes[0]
-    assert [q.text[a:b] for a, b in q.marks] == ["家庭医生签约服务"]
-    assert "<b>家庭医生签约服务</b>" in A.answer_html(ans)
+    (term,) = A.key_terms(q.hit)  # one word is marked: the most telling, in the passage's script
+    assert term in "家庭医生签约服务" and len(term) >= 2
+    assert [q.text[a:b] for a, b in q.marks] == [term]
+    assert f"<b>{term}</b>" in A.answer_html(ans)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -256,26 +263,32 @@ def test_html_escapes_the_title_and_names_the_paragraph():
 
 
 def test_html_layout(index):
-    ans = A.answer(index, "街道", k=3)
+    ans = A.answer(index, "街道", k=3)  # several passages score alike: three numbered quotes
+    assert len(ans.quotes) == 3 and ans.short is None
     out = A.answer_html(ans)
     blocks = out.split("\n\n")
     assert len(blocks) == len(ans.quotes)
     for n, (block, quote) in enumerate(zip(blocks, ans.quotes), start=1):
-        body, source = block.split("\n")
+        source, body = block.split("\n")
+        assert source == f"{n}. 《{quote.passage.title}》第{quote.passage.paragraph}段"  # numbered where it begins
         assert body.startswith("<blockquote>") and body.endswith("</blockquote>")
-        assert source == f"{n}. — 《{quote.passage.title}》第{quote.passage.paragraph}段"
         assert "<b>街道</b>" in body
     assert_balanced(out)
 
 
 def test_html_numbers_from_first_number(index):
     ans = A.answer(index, "街道", k=2)
-    assert "\n4. — 《" in A.answer_html(ans, first_number=4)
+    out = A.answer_html(ans, first_number=4)
+    assert out.startswith("4. 《") and "\n\n5. 《" in out
 
 
 def test_text_rendering(index):
-    ans = A.answer(index, "樱桃节吸引游客采摘")
-    assert A.answer_text(ans) == f"1. 「{DISTRICT[CHERRY]}」\n   — 《样例文档》第{CHERRY + 1}段"
+    one = answer_of(make_hit(DISTRICT[CHERRY], paragraph=CHERRY + 1))
+    assert A.answer_text(one) == f"「{DISTRICT[CHERRY]}」\n   — 《样例文档》第{CHERRY + 1}段"
+    two = answer_of(make_hit(DISTRICT[CHERRY], paragraph=1), make_hit(DISTRICT[FISHING], paragraph=2))
+    assert A.answer_text(two) == (
+        f"1. 《样例文档》第1段\n「{DISTRICT[CHERRY]}」\n\n2. 《样例文档》第2段\n「{DISTRICT[FISHING]}」"
+    )
 
 
 HUGE = {
@@ -317,14 +330,14 @@ def test_html_drops_quotes_that_do_not_fit():
     out = A.answer_html(answer_of(*hits))
     assert len(out) <= A.MAX_MESSAGE_CHARS
     assert out.count("<blockquote>") == 2  # the third would not fit
-    assert f"<blockquote>{text}</blockquote>\n1. — 《样例文档》第1段" in out
-    assert out.endswith("2. — 《样例文档》第2段")
+    assert out.startswith(f"1. 《样例文档》第1段\n<blockquote>{text}</blockquote>")
+    assert f"\n\n2. 《样例文档》第2段\n<blockquote>{text}</blockquote>" in out
 
 
 def test_json_record(index):
     ans = A.answer(index, "街道有哪些？", k=3)
     record = A.answer_json(ans)
-    assert set(record) == {"question", "answered", "passages"}
+    assert set(record) == {"question", "answered", "answer", "answer_confidence", "passages"}
     assert record["question"] == "街道有哪些？" and record["answered"] is True
     assert 1 <= len(record["passages"]) <= 3
     for p, q in zip(record["passages"], ans.quotes):
@@ -353,3 +366,56 @@ def test_the_quote_is_the_sentence_with_the_kind_of_answer_asked_for():
     assert "十四个月" in with_type and with_type in passage
     assert len(with_type) <= A.QUOTE_MAX_CHARS and len(passage) > A.QUOTE_MAX_CHARS
     assert "十四个月" not in without  # without the answer type, the sentence with most words wins
+
+
+# --------------------------------------------------------------------------- the short answer first
+
+
+def _with_short(hit: Hit, span_text: str) -> A.Answer:
+    start = hit.passage.text.index(span_text)
+    span = A.Short(span_text, start, start + len(span_text), 0.9, 0)
+    return A.Answer("问题", (A.make_quote(hit, span),), (hit,), short=span)
+
+
+def test_a_short_answer_is_the_first_line_and_the_only_mark_in_its_quote():
+    hit = make_hit("区教育和体育局新建改扩建中小学幼儿园十二所，新增学位一万个。", matched=("学位", "新增"))
+    ans = _with_short(hit, "一万个")
+    quote = ans.quotes[0]
+    assert [quote.text[a:b] for a, b in quote.marks] == ["一万个"]
+    out = A.answer_html(ans)
+    first, rest = out.split("\n\n", 1)
+    assert first == "答：<b>一万个</b>"
+    assert rest == f"<blockquote>{quote.text[: quote.marks[0][0]]}<b>一万个</b>。</blockquote>\n— 《样例文档》第3段"
+    assert_balanced(out)
+    assert A.answer_text(ans).startswith("答：一万个\n\n「")
+    record = A.answer_json(ans)
+    assert record["answer"] == "一万个" and record["answer_confidence"] == 0.9
+    assert "一万个" in record["passages"][0]["quote"]
+
+
+def test_a_short_answer_with_markup_is_escaped():
+    hit = make_hit("项目代号为<A&B>，总投资3亿元。", matched=("项目",))
+    out = A.answer_html(_with_short(hit, "<A&B>"))
+    assert out.startswith("答：<b>&lt;A&amp;B&gt;</b>\n")
+    assert_escaped(out)
+
+
+def test_the_first_passage_alone_when_the_ranking_is_sure(index):
+    ans = A.answer(index, "垃圾分类智能回收箱", k=3)
+    assert A.ranking_is_sure(ans.candidates)
+    assert len(ans.quotes) == 1
+    out = A.answer_html(ans)
+    assert out.count("<blockquote>") == 1 and not out.startswith("1.")  # no number on a lone quote
+    assert len(out) <= A.MAX_MESSAGE_CHARS
+
+
+def test_three_quotes_when_the_ranking_is_unsure(index):
+    ans = A.answer(index, "街道", k=3)
+    assert not A.ranking_is_sure(ans.candidates) and len(ans.quotes) == 3
+
+
+def test_without_a_short_answer_one_key_word_is_marked(index):
+    ans = A.answer(index, "渔港码头冷链物流", k=3)
+    quote = ans.quotes[0]
+    marked = {quote.text[a:b] for a, b in quote.marks}
+    assert len(marked) == 1 and marked <= set(quote.hit.matched)

@@ -293,8 +293,10 @@ async def test_more_results_and_full_paragraph_buttons(fake_api, service):
                                 chat_id=answer_call.result["chat"]["id"])
         para_call = await _reply_to(fake_api, count=3)
         answered = await fake_api.await_calls("answerCallbackQuery", count=2)
-    assert more_call.params["text"].lstrip().startswith("<blockquote>")
-    assert "4. —" in more_call.params["text"]  # numbering continues after the first three
+    first_page = answer_call.params["text"].count("<blockquote>")
+    # numbering continues after the first page, and each quote is numbered where it begins
+    assert more_call.params["text"].startswith(f"{first_page + 1}. 《")
+    assert "\n<blockquote>" in more_call.params["text"]
     assert para_call.params["text"].startswith("<blockquote>") and "段" in para_call.params["text"]
     assert all(c.ok for c in answered)
     assert not fake_api.errors

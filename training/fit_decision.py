@@ -4,24 +4,27 @@ coefficients to bot/answering/data/decision.json:
     uv run python training/fit_decision.py
 
 Training material, none of it the questions ``eval`` measures on (CMRC 2018 ``trial``, a set
-separate from the ``dev`` set that eval uses; eval/cmrc2018-squad/):
+separate from the ``dev`` set that eval uses, in eval/cmrc2018-squad/; and the seed corpus):
 
-- answerable: each trial question over the trial corpus (256 paragraphs); the label is whether
-  the passage ranked first is the question's own (a decline beats a wrong quote);
-- unanswerable, near: each trial question over the trial corpus without its own paragraph
-  (made, but left out of the fit by default: it cost more false declines than it bought);
-  (the topic's neighbours are there, the answer is not);
-- unanswerable, cross-corpus: each trial question over the seed corpus (corpus/).
+- 0: each trial question over the trial corpus (256 paragraphs); the label is whether the
+  passage ranked first is the question's own (a decline beats a wrong quote);
+- 2: each trial question over the seed corpus (corpus/): cross-corpus, never answerable;
+- 3: keyword questions made from the seed corpus itself (a run of a sentence's content words),
+  over it: labelled like 0, in the seed corpus' own vocabulary;
+- 4: the same keyword questions over the trial corpus: cross-corpus.
 
 CMRC's annotators copied the paragraph's words into their questions; people paraphrase, type
 keywords, or leave words out. So each trial question is asked three ways: as written, as its
 content words alone (keywords), and with a random ``--drop`` share of its content words left
-out (the words a paraphrase would say differently), each in all three settings above.
+out (the words a paraphrase would say differently).
+
+Every example goes through ``answer.find`` as a question to the bot does: the ranking, the
+reader's rerank and its slot verdict, which is one of the signals.
 
 Logistic regression with an L2 penalty, fitted by Newton's method on standardised signals,
 classes weighted equally. The operating point is the probability below which at most
-``--max-false-decline`` of the answerable trial questions whose first passage is right would
-be declined; ``eval`` prints what that point does on every question set.
+``--max-false-decline`` of the answerable examples (0 and 3) whose first passage is right would
+be declined (or ``--threshold``); ``eval`` prints what that point does on every question set.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.answering import answer as answering  # noqa: E402
 from bot.answering import decision  # noqa: E402
 from bot.search import text  # noqa: E402
 from bot.search.cache import load_or_build  # noqa: E402
@@ -101,22 +105,16 @@ def pseudo_questions(index: Index, rng: random.Random, per_passage: int = 3) -> 
     return out
 
 
-def _add(
-    rows: list, labels: list, groups: list, index: Index, question: str,
-    right: Callable[[Passage], bool] | None, group: int, leave_out: Callable[[Passage], bool] | None = None,
-) -> None:
-    q = index.query(question)
-    hits = index.search(q, SEARCH_K)
-    if leave_out is not None:
-        hits = [h for h in hits if not leave_out(h.passage)]
-    rows.append(decision.signals(index, q, hits))
-    labels.append(right is not None and bool(hits) and right(hits[0].passage))
+def _add(rows: list, labels: list, groups: list, index: Index, question: str,
+         right: Callable[[Passage], bool] | None, group: int) -> None:
+    found = answering.find(index, question, SEARCH_K)
+    rows.append(decision.signals(index, found.query, found.hits, found.reading.verdict))
+    labels.append(right is not None and bool(found.hits) and right(found.hits[0].passage))
     groups.append(group)
 
 
 GROUPS = {
     0: "CMRC trial questions over their corpus",
-    1: "the same, their own paragraph left out",
     2: "CMRC trial questions over the seed corpus",
     3: "keyword questions made from the seed corpus, over it",
     4: "the same, over the CMRC trial corpus",
@@ -135,7 +133,6 @@ def examples(drop: float, seed_value: int = 13) -> tuple[np.ndarray, np.ndarray,
     groups: list[int] = []
     for question, doc in asked:
         _add(rows, labels, groups, trial, question, lambda p, doc=doc: p.doc == doc, 0)
-        _add(rows, labels, groups, trial, question, None, 1, lambda p, doc=doc: p.doc == doc)
         _add(rows, labels, groups, seed, question, None, 2)
     for question, key in pseudo_questions(seed, rng):
         _add(rows, labels, groups, seed, question, lambda p, key=key: p.key == key, 3)
@@ -166,6 +163,8 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty (default 1.0)")
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="the operating point, as chosen from eval's trade-off table (default: by --max-false-decline)")
     ap.add_argument("--max-false-decline", type=float, default=0.005,
                     help="share of answerable trial questions with a right first passage that may be declined")
     ap.add_argument("--drop", type=float, default=0.6, help="share of content words a variant leaves out")
@@ -182,11 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     model = decision.Model(mean, scale, coef, intercept, 0.5)
     p = model.probability(x)
     right = p[np.isin(g, (0, 3)) & (y == 1)]
-    threshold = float(np.quantile(right, args.max_false_decline))
+    threshold = args.threshold if args.threshold is not None else float(np.quantile(right, args.max_false_decline))
     print(f"{int(use.sum())} examples ({int(y[use].sum())} positive) in {time.perf_counter() - t0:.1f} s")
     for name, c in sorted(zip(decision.FEATURES, coef), key=lambda fc: -abs(fc[1])):
         print(f"  {name:<16} {c:+.3f}")
-    print(f"threshold {threshold:.4f} declines, of each group ({'used' if True else ''}):")
+    print(f"threshold {threshold:.4f} declines, of each group:")
     for k, name in GROUPS.items():
         for label, sel in (("first passage right", y == 1), ("first passage wrong or none", y == 0)):
             part = p[(g == k) & sel]

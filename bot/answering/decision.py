@@ -46,6 +46,9 @@ FEATURES = (
     "topical_sum",  # the same summed over the question's words (positive parts only, / 10)
     "rarest_unknown",  # rarity of the rarest word the corpus lacks - of the rarest it has: the
     # question's most telling word is missing when this is positive
+    "asks_slot",  # 1 when the question asks for a typed slot (a number, a time, a person, a place)
+    "slot_found",  # the reader's confidence in the best candidate of that type in the first
+    # passages (0 when none stands there; 0 when no slot is asked)
 )
 
 
@@ -75,8 +78,9 @@ def load_model(path: Path = MODEL_PATH) -> Model:
     )
 
 
-def signals(index: Index, q: Query, hits: Sequence[Hit]) -> np.ndarray:
-    """The FEATURES of a result (all zeros when nothing matched)."""
+def signals(index: Index, q: Query, hits: Sequence[Hit], verdict: float | None = None) -> np.ndarray:
+    """The FEATURES of a result (all zeros when nothing matched); ``verdict`` is the reader's
+    ``slot_verdict`` of the first passages (None: the question asks for no typed slot)."""
     x = np.zeros(len(FEATURES))
     if not hits:
         return x
@@ -120,6 +124,8 @@ def signals(index: Index, q: Query, hits: Sequence[Hit]) -> np.ndarray:
     x[16] = sum(max(t, 0.0) for t in topical) / 10
     known = [rarity[w] for w in words if word_idf[w] is not None]
     x[17] = x[14] - max(known, default=0.0) if unknown else -max(known, default=0.0)
+    x[18] = verdict is not None
+    x[19] = verdict or 0.0
     return x
 
 
@@ -151,9 +157,11 @@ def _held_share(index: Index, terms: list[str], idf: dict[str, float | None], ro
     return held / total if total > 0 else 0.0
 
 
-def confidence(index: Index, q: Query, hits: Sequence[Hit], model: Model | None = None) -> float:
+def confidence(
+    index: Index, q: Query, hits: Sequence[Hit], verdict: float | None = None, model: Model | None = None
+) -> float:
     """The probability that the best passage answers the question (0 when nothing matched)."""
     if not hits:
         return 0.0
     model = model or load_model()
-    return float(model.probability(signals(index, q, hits)[None, :])[0])
+    return float(model.probability(signals(index, q, hits, verdict)[None, :])[0])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.answering import answer as answering
 from bot.answering import decision
+from bot.ops import followup_eval
 from bot.search.corpus import CorpusError, Passage, squash
 from bot.search.index import Index
 
@@ -179,6 +180,8 @@ def evaluate(
             if q.answerable:
                 res.seed_to_cmrc.outcomes.append(outcome(cmrc_index, q.question))
     report(res, len(index), len(cmrc_passages), out)
+    if followup_eval.FOLLOWUPS.is_file() and qa_paths:
+        out(followup_eval.score_followups(index).line())
     return res
 
 

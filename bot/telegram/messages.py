@@ -205,17 +205,19 @@ def inline_results(
         return [], None
     quotes = ans.quotes[offset : offset + INLINE_PAGE]
     has_more = len(ans.quotes) > offset + INLINE_PAGE
-    results = [
-        InlineQueryResultArticle(
+    asked = f"问：{html.escape(' '.join(query.split()), quote=False)}"
+    results = []
+    for n, q in enumerate(quotes, start=offset):
+        short = ans.short if n == 0 else None  # the short answer stands in the first quote
+        body = [asked, answering.short_html(ans)] if short else [asked]
+        results.append(InlineQueryResultArticle(
             id=f"{service.generation}:{service.position(q.passage)}",
-            title=q.passage.title,
-            description=_first_words(q.text),
+            title=f"答：{short.text}" if short else q.passage.title,
+            description=(f"{q.passage.title}｜" if short else "") + _first_words(q.text),
             input_message_content=InputTextMessageContent(
-                answering.quote_html(q), parse_mode="HTML"
+                "\n".join(body) + "\n" + answering.quote_html(q), parse_mode="HTML"
             ),
-        )
-        for q in quotes
-    ]
+        ))
     return results, (str(offset + INLINE_PAGE) if has_more else None)
 
 
