@@ -33,15 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import telegram  # noqa: E402
+from fake_bot_api import FakeBotAPI  # noqa: E402
 from telegram.ext import AIORateLimiter  # noqa: E402
 
 import bot.telegram.app  # noqa: E402
 from bot.answering import answer as answering  # noqa: E402
-from bot.telegram.app import build_application  # noqa: E402
-from bot.config import Settings  # noqa: E402
 from bot.answering.service import Service  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from bot.ops.store import Store  # noqa: E402
-from fake_bot_api import FakeBotAPI  # noqa: E402
+from bot.telegram.app import build_application  # noqa: E402
 
 
 def distinct_questions(service: Service, n: int) -> list[str]:
