@@ -7,32 +7,15 @@ import numpy as np
 import pytest
 
 try:  # before bot: puts the project root on sys.path
-    from corpus_samples import (
-        CHERRY,
-        DISTRICT,
-        DOCTOR,
-        FINANCE,
-        FISHING,
-        OFFICE,
-        PLATFORM,
-        SCHOOL,
-        WASTE,
-        passages,
-    )
+    import corpus_samples as samples
 except ImportError:  # tests/ imported as a package
-    from tests.corpus_samples import (
-        CHERRY,
-        DISTRICT,
-        DOCTOR,
-        FINANCE,
-        FISHING,
-        OFFICE,
-        PLATFORM,
-        SCHOOL,
-        WASTE,
-        passages,
-    )
+    from tests import corpus_samples as samples
 from bot.search.index import Index, corpus_terms
+
+CHERRY, DISTRICT, DOCTOR, FINANCE, FISHING, OFFICE, PLATFORM, SCHOOL, WASTE, passages = (
+    samples.CHERRY, samples.DISTRICT, samples.DOCTOR, samples.FINANCE, samples.FISHING, samples.OFFICE,
+    samples.PLATFORM, samples.SCHOOL, samples.WASTE, samples.passages,
+)
 
 
 @pytest.fixture(scope="module")
