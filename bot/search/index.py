@@ -108,42 +108,36 @@ class Index:
         """The k best passages for the question, best first; empty when nothing matches."""
         q = question if isinstance(question, Query) else self.query(question)
         fused, scale, raw_words, word_share = self._fused_scores(q)
+        return self._reranked(q, k, fused, scale, raw_words, word_share, None)
+
+    def _reranked(
+        self, q: Query, k: int, fused: np.ndarray, scale: float, raw_words: np.ndarray, word_share: float,
+        rows: Sequence[int] | np.ndarray | None,
+    ) -> list[Hit]:
+        """The k best hits from fused scores (``fuse``): the pool of the best is reranked by coverage
+        and answer type. ``rows``: the passage each score is for (None: score i is passage i's)."""
         pool = [int(i) for i in top_k(fused, max(k, CANDIDATES)) if fused[i] > 0]
+        pool_rows = pool if rows is None else [int(rows[i]) for i in pool]
         # Rerank the pool: a passage that holds more of the question's words comes first.
         wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
-        covered = self.coverages(q, pool)
+        covered = self.coverages(q, pool_rows)
         hits = []
-        for i, cov in zip(pool, covered):
+        for i, row, cov in zip(pool, pool_rows, covered):
             w = float(raw_words[i])
             raw = (w, float(fused[i]) - word_share * w)  # (the fused sum is grams + share * words)
             # (min: float32 sums may pass 1.0 by ~1e-7)
-            fused_i = min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, i)
-            hits.append(self._hit(i, fused_i, wanted, cov, raw))
+            fused_i = min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, row)
+            hits.append(self._hit(row, fused_i, wanted, cov, raw))
         hits.sort(key=lambda h: (-h.score, h.passage.key))
         return hits[:k]
 
     def _fused_scores(self, q: Query) -> tuple[np.ndarray, float, np.ndarray, float]:
-        """Every passage's fused score, as an array and the factor that scales it to 0..1, with
-        the raw word scores and their share in the fused sum (the gram scores are the rest).
-
-        The arrays are this thread's scratch arrays: the next search overwrites them.
-
-        fused = WORD_WEIGHT * words / max(words) + (1 - WORD_WEIGHT) * grams / max(grams), which
-        ranks as grams + words * r; only the pool's scores are scaled. Summed in float32: at a
-        million passages every pass over an array of scores is most of a millisecond, and float32
-        halves it (the scores move by ~1e-7 of themselves, far below what tells passages apart).
-        """
+        """Every passage's fused score (``fuse``), in this thread's scratch arrays: the next search
+        overwrites them."""
         sw, sg, fused = self._scratch()
         self.words.scores(q.words, out=sw)
         self.grams.scores(q.grams, out=sg)
-        top_w = float(sw.max()) if len(sw) else 0.0
-        top_g = float(sg.max()) if len(sg) else 0.0
-        if top_g <= 0:  # only words matched (or nothing)
-            return sw, (WORD_WEIGHT / top_w if top_w > 0 else 0.0), sw, 1.0
-        share = WORD_WEIGHT * top_g / ((1 - WORD_WEIGHT) * top_w) if top_w > 0 else 0.0
-        np.multiply(sw, share, out=fused)
-        np.add(sg, fused, out=fused)
-        return fused, (1 - WORD_WEIGHT) / top_g, sw, share
+        return fuse(sw, sg, fused)
 
     def _scratch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """This thread's three float32 score arrays, allocated once and overwritten by each search."""
@@ -207,3 +201,23 @@ class Index:
                         matched.append(w)
             out.append((tuple(matched), (got / total if total else 0.0)))
         return out
+
+
+def fuse(sw: np.ndarray, sg: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, float]:
+    """The fused scores of passages given their word scores ``sw`` and gram scores ``sg``, as an
+    array and the factor that scales it to 0..1, with the raw word scores and their share in the
+    fused sum (the gram scores are the rest); ``out`` (as long as ``sw``) may be overwritten.
+
+    fused = WORD_WEIGHT * words / max(words) + (1 - WORD_WEIGHT) * grams / max(grams), which
+    ranks as grams + words * r; only the pool's scores are scaled. Summed in float32: at a
+    million passages every pass over an array of scores is most of a millisecond, and float32
+    halves it (the scores move by ~1e-7 of themselves, far below what tells passages apart).
+    """
+    top_w = float(sw.max()) if len(sw) else 0.0
+    top_g = float(sg.max()) if len(sg) else 0.0
+    if top_g <= 0:  # only words matched (or nothing)
+        return sw, (WORD_WEIGHT / top_w if top_w > 0 else 0.0), sw, 1.0
+    share = WORD_WEIGHT * top_g / ((1 - WORD_WEIGHT) * top_w) if top_w > 0 else 0.0
+    np.multiply(sw, share, out=out)
+    np.add(sg, out, out=out)
+    return out, (1 - WORD_WEIGHT) / top_g, sw, share
