@@ -183,7 +183,7 @@ def _model(z, meta: dict, name: str) -> SparseBM25:
     return SparseBM25(vocab, indptr, rows, data, idf, n_docs)
 
 
-def _corpus(corpus_path: Path, data_dir: Path | None = None) -> Corpus:
+def checked_corpus(corpus_path: Path, data_dir: Path | None = None) -> Corpus:
     """The corpus read (each file from DATA_DIR/docs when it is there), its report logged."""
     corpus = read_corpus(corpus_path, FileCache(data_dir / "docs")) if data_dir else read_corpus(corpus_path)
     passages = corpus.passages
@@ -212,13 +212,13 @@ def load_or_build(
     calling ``progress(passages done, passages in all)`` as it goes; ``rebuild`` ignores the cache.
     """
     if data_dir is None:
-        return build_index(_corpus(corpus_path).passages, progress, workers=workers)
+        return build_index(checked_corpus(corpus_path).passages, progress, workers=workers)
     key = corpus_key(corpus_path)
     path = cache_path(data_dir, corpus_path)
     index = None if rebuild else load(path, key, data_dir)
     if index is not None:
         return index
-    corpus = _corpus(corpus_path, data_dir)
+    corpus = checked_corpus(corpus_path, data_dir)
     # Each document's counts are reused from DATA_DIR/tokens while its text is the same: adding a
     # document to a large corpus segments that document only (rebuild: every one again).
     tokens = TokenCache(data_dir / "tokens", path.stem, reuse=not rebuild)
