@@ -21,8 +21,10 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Every setting the bot reads (ENV_FILE only from the environment: it names the .env file).
 KNOWN = (
     "BOT_TOKEN", "BOT_API_BASE_URL", "CORPUS_PATH", "TOP_K", "ADMIN_IDS", "WEBHOOK_URL", "WEBHOOK_PORT",
-    "WEBHOOK_LISTEN", "LOG_LEVEL", "DATA_DIR", "LOG_RETENTION_DAYS", "TZ", "ENV_FILE",
+    "WEBHOOK_LISTEN", "LOG_LEVEL", "DATA_DIR", "LOG_RETENTION_DAYS", "TZ", "ENV_FILE", "SEARCH_BACKEND",
+    "SPHINXQL_URL",
 )
+BACKENDS = ("embedded", "sphinxql")  # SEARCH_BACKEND: the index in this process, or a search engine
 # An environment variable with one of these prefixes is meant for this bot; others belong to the
 # shell, the system or other programs and are none of its business (unless a near miss of a name).
 _OURS = ("BOT_", "WEBHOOK_")
@@ -50,6 +52,8 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     log_retention_days: int | None = None  # None: keep the question log for ever
     time_zone: str | None = None  # an IANA name (TZ); None: the machine's own
+    search_backend: str = "embedded"  # or "sphinxql": Sphinx / Manticore at sphinxql_url
+    sphinxql_url: str | None = None  # host:port of the head searchd (SphinxQL)
     # One line per key that is not a setting (a misspelling, most likely): logged at start.
     unknown: tuple[str, ...] = field(default=(), compare=False)
 
@@ -123,6 +127,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         "LOG_RETENTION_DAYS", lambda v: _int("LOG_RETENTION_DAYS", v, 0, 1, 36500) if v else None, None
     )
     time_zone = check("TZ", lambda v: _time_zone(v, from_environment="TZ" in environ), None)
+    backend = check("SEARCH_BACKEND", _backend, "embedded")
+    sphinxql_url = check("SPHINXQL_URL", lambda v: _sphinxql_url(v, backend), None)
     if problems:
         raise ConfigError(*problems)
     return Settings(
@@ -138,6 +144,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = ROOT 
         data_dir=Path(get("DATA_DIR") or DEFAULT_DATA_DIR),
         log_retention_days=retention,
         time_zone=time_zone,
+        search_backend=backend,
+        sphinxql_url=sphinxql_url,
         unknown=unknown_keys(from_file, environ, dotenv),
     )
 
@@ -223,6 +231,24 @@ def _time_zone(value: str | None, from_environment: bool) -> str | None:
             return None
         raise ConfigError(f"TZ is malformed: {value!r} is not a time zone name such as Asia/Shanghai or UTC") from None
     return name
+
+
+def _backend(value: str | None) -> str:
+    backend = (value or "embedded").lower()
+    if backend not in BACKENDS:
+        raise ConfigError(f"SEARCH_BACKEND is malformed: use one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def _sphinxql_url(value: str | None, backend: str) -> str | None:
+    if value is None:
+        if backend == "sphinxql":
+            raise ConfigError("SPHINXQL_URL is missing: SEARCH_BACKEND=sphinxql needs the head searchd's host:port")
+        return None
+    host, _, port = value.rpartition(":")
+    if not _is_host(host) or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"SPHINXQL_URL is malformed: {value!r} is not host:port")
+    return value
 
 
 def _int(name: str, value: str | None, default: int, lo: int, hi: int) -> int:
