@@ -20,7 +20,8 @@ sys.dont_write_bytecode = False
 
 # The imports below come after the line above on purpose (E402 is off for this file).
 from bot.answering import answer as answering
-from bot.config import ConfigError, Settings, default_dotenv, load_settings
+from bot.config import BACKENDS, ConfigError, Settings, default_dotenv, load_settings
+from bot.search.backend import load_index
 from bot.search.cache import load_or_build
 from bot.search.corpus import CorpusError
 from bot.search.index import Index
@@ -82,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--rebuild", action="store_true", help="rebuild even when the cached index is current")
     ix.add_argument("--workers", type=int, default=None,
                     help="segmenting processes (default: every core from 5,000 passages on, else 1)")
+    ix.add_argument("--backend", choices=BACKENDS, default="embedded",
+                    help="embedded: the bot's own index (default); sphinxql: write the search engine's shards, "
+                    "configs and global idf, and index them when Sphinx's indexer is installed")
+    ix.add_argument("--shards", type=int, default=2, help="sphinxql: how many shards (default 2)")
+    ix.add_argument("--mirrors", type=int, default=0, help="sphinxql: mirrors of each shard (default 0)")
+    ix.add_argument("--out", type=Path, help="sphinxql: where to write (default: DATA_DIR/sphinx)")
+    ix.add_argument("--host", default="127.0.0.1", help="sphinxql: the host in the configs (default 127.0.0.1)")
+    ix.add_argument("--port", type=int, default=9306,
+                    help="sphinxql: the head's SphinxQL port; the shards and mirrors take the ports after it")
     return p
 
 
@@ -93,7 +103,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _load(settings: Settings) -> Index:
-    return load_or_build(settings.corpus_path, settings.data_dir)
+    return load_index(settings)
 
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -135,6 +145,8 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
 def index_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.search.parallel import ProgressLine
 
+    if args.backend == "sphinxql":
+        return engine_index_command(args, settings)
     progress = ProgressLine("indexing", sys.stderr)  # passages done and passages/s, on stderr
     start = time.perf_counter()
     index = load_or_build(
@@ -146,6 +158,36 @@ def index_command(args: argparse.Namespace, settings: Settings) -> int:
     how = f"built: {progress.rate:,.0f} passages/s segmented" if progress.shown else "loaded from the cache"
     print(f"indexed {len(index)} passages from {docs} documents in {took:.2f} s ({how}; "
           f"{len(index.words.vocab)} words, {len(index.grams.vocab)} character n-grams)")
+    return 0
+
+
+def engine_index_command(args: argparse.Namespace, settings: Settings) -> int:
+    """index --backend sphinxql: the search engine's shards, configs and global idf."""
+    from bot.search import sphinxbuild
+    from bot.search.cache import checked_corpus
+    from bot.search.parallel import ProgressLine
+
+    if not 1 <= args.shards <= 256 or not 0 <= args.mirrors <= 8:
+        raise ConfigError("--shards must be 1..256 and --mirrors 0..8")
+    out = args.out or settings.data_dir / "sphinx"
+    passages = checked_corpus(settings.corpus_path, settings.data_dir).passages
+    layout = sphinxbuild.Layout.local(args.shards, args.port, args.mirrors, args.host)
+    progress = ProgressLine("segmenting", sys.stderr)
+    start = time.perf_counter()
+    built = sphinxbuild.build(passages, out, layout, workers=args.workers, progress=progress)
+    progress.close()
+    print(f"wrote {len(passages):,} passages into {args.shards} shard(s) "
+          f"({', '.join(f'{n:,}' for n in built.per_shard)}) under {built.out} in {time.perf_counter() - start:.1f} s")
+    if built.indexed:
+        print(f"indexed every shard and mirror (indexer), global idf in {built.out / 'global.idf'} (indextool)")
+    else:
+        print("indexer is not installed here: on each searchd's host run `indexer --config CONF --all`, then "
+              "`indextool --dumpdict` each shard and `indextool --buildidf` (see docs/scale-out.md)")
+    print("start the engine, the shards first:")
+    for command in built.commands():
+        print(f"  {command}")
+    host, port = layout.head
+    print(f"then answer from it: SEARCH_BACKEND=sphinxql SPHINXQL_URL={host}:{port} uv run python -m bot")
     return 0
 
 
@@ -197,11 +239,11 @@ def console(settings: Settings, read: Callable[[str], str] = input) -> int:
     same store as the bot's (place "console"), a short question soon after another read as its
     follow-up."""
     from bot.answering import followup
-    from bot.answering.service import Service
     from bot.ops.store import Store
     from bot.telegram import messages
+    from bot.telegram.app import open_service
 
-    service = Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
+    service = open_service(settings)
     try:
         store: Store | None = Store(settings.data_dir / "questions.sqlite3", settings.log_retention_days)
     except (OSError, sqlite3.Error) as exc:

@@ -24,6 +24,7 @@ from telegram.ext import (
 from bot.answering.service import Service
 from bot.config import ConfigError, Settings
 from bot.ops.store import Store
+from bot.search.backend import load_index
 from bot.telegram import handlers, serving
 from bot.telegram.journal import JournaledQueue
 from bot.telegram.resilience import ChatOrderedUpdateProcessor, ResilientRequest
@@ -121,6 +122,14 @@ def _file_url(base_url: str) -> str:
     return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
 
 
+def open_service(settings: Settings) -> Service:
+    """The answering service on the index the settings name. On a search engine the corpus is the
+    engine's (built by ``index --backend sphinxql``): no corpus path, so /reload has none to re-read."""
+    if settings.search_backend == "sphinxql":
+        return Service(load_index(settings), None, settings.top_k)
+    return Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
+
+
 def run_telegram(settings: Settings) -> int:
     """Serve Telegram until stopped: exit 0 on SIGTERM / Ctrl-C, 5 when Telegram cuts the bot off.
 
@@ -128,7 +137,7 @@ def run_telegram(settings: Settings) -> int:
     """
     store = open_store(settings)  # an unusable DATA_DIR stops the start before the index is built
     try:
-        service = Service.from_corpus(settings.corpus_path, settings.top_k, settings.data_dir)
+        service = open_service(settings)
         log.info("index built: %d passages", len(service.index))
         return serving.run(build_application(settings, service, store), settings)
     finally:
