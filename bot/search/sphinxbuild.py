@@ -36,6 +36,7 @@ from bot.search.sphinxql import (
     CHARSET_TABLE,
     INDEX,
     META_INDEX,
+    SHARD_MARK,
     Meta,
     idf_floor,
     keyword,
@@ -140,16 +141,19 @@ class _Stats:
             self.lengths[view] += int(counts.lengths.sum())
         self.n_docs += len(analysed)
 
-    def meta(self, user_terms: Sequence[str]) -> Meta:
+    def meta(self, user_terms: Sequence[str], shards: int) -> Meta:
         floors = tuple(idf_floor(list(d.values()), self.n_docs) for d in self.df)
-        return Meta(self.n_docs, (self.lengths[0], self.lengths[1]), (floors[0], floors[1]), tuple(user_terms))
+        return Meta(self.n_docs, (self.lengths[0], self.lengths[1]), (floors[0], floors[1]), tuple(user_terms),
+                    shards)
 
 
-def tsv_line(row: int, runs: Runs, passage: Passage) -> str:
-    """A passage as a line of a shard's tsvpipe, its columns as ``SHARD_COLUMNS``."""
+def tsv_line(row: int, runs: Runs, passage: Passage, first: bool = False) -> str:
+    """A passage as a line of a shard's tsvpipe, its columns as ``SHARD_COLUMNS`` (``first``: the
+    shard's first passage, which also holds ``SHARD_MARK``)."""
     w, g = views(runs)
+    words = " ".join([*(keyword(t) for t in w), *([SHARD_MARK] if first else [])])
     return "\t".join((
-        str(row + 1), " ".join(keyword(t) for t in w), " ".join(keyword(t, True) for t in g),
+        str(row + 1), words, " ".join(keyword(t, True) for t in g),
         str(len(w)), str(len(g)), json.dumps(runs, ensure_ascii=False), passage_json(passage),
     )) + "\n"
 
@@ -172,7 +176,7 @@ def build(
     """
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    terms = sorted(text.dictionary_terms(corpus_terms(passages) if user_terms is None else user_terms))
+    terms = sorted(corpus_terms(passages) if user_terms is None else user_terms)  # as Index keeps them
     texts = [p.text for p in passages]
     chunks = runs if runs is not None else segment(texts, terms, workers=workers, progress=progress)
     shards = len(layout.shards)
@@ -185,12 +189,12 @@ def build(
             stats.add([views(r) for r in chunk])
             for r in chunk:
                 s = shard_of(row, len(passages), shards)
-                files[s].write(tsv_line(row, r, passages[row]))
+                files[s].write(tsv_line(row, r, passages[row], first=not per_shard[s]))
                 per_shard[s] += 1
                 row += 1
     if row != len(passages):
         raise ValueError(f"segmented {row} passages of {len(passages)}")
-    meta = stats.meta(terms)
+    meta = stats.meta(terms, shards)
     (out / "meta.tsv").write_text(f"1\t\t{meta.to_json()}\n", encoding="utf-8")
     (out / "meta.json").write_text(json.dumps(json.loads(meta.to_json()), ensure_ascii=False, indent=1),
                                    encoding="utf-8")

@@ -47,6 +47,9 @@ MAX_KEYWORD = 40  # characters; Sphinx cuts a keyword at 42
 RANKER = "expr('10000*bm25a(1.5,0.75)')"
 CACHED_ROWS = 20_000  # candidates' tokens kept (the decision reads the best one's after search)
 CACHED_TERMS = 200_000  # document frequencies kept
+# The first passage of every shard also holds this keyword (outside the views' keywords: nothing
+# scores it): how many shards answered is how many such passages a search for it finds.
+SHARD_MARK = "_shard"
 _WORD_TF = re.compile(r"\bword(\d+)=\(tf=(\d+)")  # PACKEDFACTORS: how often the i-th keyword is in it
 _PURE = re.compile(f"[0-9a-z{text.HAN_CHARS}]+")
 # What keywords are made of (the "_" of the view prefixes, and text.HAN_CHARS): anything else
@@ -84,6 +87,7 @@ class Meta:
     lengths: tuple[int, int]  # tokens in all passages, (words, grams): avgdl = lengths / n_docs
     idf_floor: tuple[float, float]  # EPSILON x the mean idf over each view's vocabulary
     user_terms: tuple[str, ...]  # the corpus' terms, in the segmenter's dictionary
+    shards: int = 1
     k1: float = K1
     b: float = B
     epsilon: float = EPSILON
@@ -95,7 +99,7 @@ class Meta:
     def from_json(cls, data: str) -> Meta:
         d = json.loads(data)
         return cls(int(d["n_docs"]), tuple(d["lengths"]), tuple(d["idf_floor"]), tuple(d["user_terms"]),
-                   float(d["k1"]), float(d["b"]), float(d["epsilon"]))
+                   int(d["shards"]), float(d["k1"]), float(d["b"]), float(d["epsilon"]))
 
 
 def idf_floor(df: Sequence[int] | np.ndarray, n_docs: int, epsilon: float = EPSILON) -> float:
@@ -284,18 +288,29 @@ class EngineIndex(Index):
             self._local.conn = None
 
     def _note(self, meta: dict[str, str]) -> dict[str, int]:
-        """The keywords' document frequencies from a SHOW META; a shard that did not answer is
-        logged (the answer is the other shards')."""
+        """The keywords' document frequencies from a SHOW META. When the engine warns that a searchd
+        did not answer, count the shards that do: a mirror standing in loses nothing, a shard
+        with none is a degraded answer (the other shards' passages only), logged."""
         warning = meta.get("warning")
         if warning:
-            self.degraded += 1
-            log.warning("degraded answer: a shard of %s did not answer; ranking without its passages (%s)",
-                        self.url, warning)
+            answering = self.shards_answering()
+            if answering < self.meta.shards:
+                self.degraded += 1
+                log.warning("degraded answer: %d of %d shards of %s did not answer; ranking without their "
+                            "passages (%s)", self.meta.shards - answering, self.meta.shards, self.url, warning)
+            else:
+                log.warning("a searchd of %s did not answer, a mirror did: no passage lost (%s)", self.url, warning)
         found = {}
         for key, value in meta.items():
             if key.startswith("keyword["):
                 found[value] = int(meta["docs" + key[len("keyword"):]])
         return found
+
+    def shards_answering(self) -> int:
+        """How many of the engine's shards answer now."""
+        rows = self.sql(f"SELECT id FROM {self.name} WHERE MATCH('@words {SHARD_MARK}') "
+                        f"LIMIT {self.meta.shards} OPTION max_matches={max(self.meta.shards, 1)}")[0]
+        return len(rows)
 
     # -- statistics and candidates, cached
 
