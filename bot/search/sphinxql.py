@@ -406,7 +406,7 @@ class EngineIndex(Index):
         found = {}
         for doc_id, wlen, glen, factors, data in result:
             tf: tuple[dict[str, int], dict[str, int]] = ({}, {})
-            for i, n in _WORD_TF.findall(factors):
+            for i, n in _WORD_TF.findall(factors, max(factors.find("), word"), 0)):  # (after the fields)
                 t, view = order[int(i)]
                 if view >= 0:
                     tf[view][t] = int(n)
