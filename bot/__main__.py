@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--host", default="127.0.0.1", help="sphinxql: the host in the configs (default 127.0.0.1)")
     ix.add_argument("--port", type=int, default=9306,
                     help="sphinxql: the head's SphinxQL port; the shards and mirrors take the ports after it")
+    ix.add_argument("--dask", metavar="SCHEDULER",
+                    help="sphinxql: segment on this Dask cluster (tcp://host:8786) instead of this machine's cores")
     return p
 
 
@@ -165,6 +167,7 @@ def engine_index_command(args: argparse.Namespace, settings: Settings) -> int:
     """index --backend sphinxql: the search engine's shards, configs and global idf."""
     from bot.search import sphinxbuild
     from bot.search.cache import checked_corpus
+    from bot.search.index import corpus_terms
     from bot.search.parallel import ProgressLine
 
     if not 1 <= args.shards <= 256 or not 0 <= args.mirrors <= 8:
@@ -174,7 +177,15 @@ def engine_index_command(args: argparse.Namespace, settings: Settings) -> int:
     layout = sphinxbuild.Layout.local(args.shards, args.port, args.mirrors, args.host)
     progress = ProgressLine("segmenting", sys.stderr)
     start = time.perf_counter()
-    built = sphinxbuild.build(passages, out, layout, workers=args.workers, progress=progress)
+    if args.dask:
+        from dask.distributed import Client  # a dev dependency: the build machine's, not the bot's
+
+        with Client(args.dask) as client:
+            terms = sorted(corpus_terms(passages))
+            runs = sphinxbuild.segment_on(client, [p.text for p in passages], terms)
+            built = sphinxbuild.build(passages, out, layout, user_terms=terms, runs=runs)
+    else:
+        built = sphinxbuild.build(passages, out, layout, workers=args.workers, progress=progress)
     progress.close()
     print(f"wrote {len(passages):,} passages into {args.shards} shard(s) "
           f"({', '.join(f'{n:,}' for n in built.per_shard)}) under {built.out} in {time.perf_counter() - start:.1f} s")
