@@ -94,6 +94,17 @@ def test_char_ngrams_keep_latin_words_and_numbers_whole():
     assert "增长" in grams and "亿元" in grams
 
 
+def test_char_ngram_counts_are_those_of_char_ngrams():
+    from collections import Counter
+
+    for sample in ("崂山区的人才总量达到3.4万人，covid-19 期间啊啊啊不停", "哈哈哈哈 a股 股票 5g 网络", ""):
+        runs = SEG.content_runs(sample)
+        grams = Counter(text.char_ngrams(runs))
+        total, counts = text.char_ngram_counts(runs, [*grams, "哈哈", "不在", "x"])
+        assert total == sum(grams.values())
+        assert counts == {g: grams.get(g, 0) for g in counts}
+
+
 def test_analyse_returns_words_and_grams():
     ws, grams = SEG.analyse("崂山区人才总量突破23万人")
     assert ws == [t for t in SEG.content_runs("崂山区人才总量突破23万人") if t is not None]

@@ -25,6 +25,7 @@ _T2S = opencc.OpenCC("t2s")
 _SPACE = re.compile(r"\s+")
 HAN_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK ideographs: Ext. A, the main block, compatibility
 HAN = re.compile(f"[{HAN_CHARS}]")  # the one definition of "a Chinese character" here
+_NOT_HAN_OR_BAR = re.compile(f"[^{HAN_CHARS}|]")
 _WORDLIKE = re.compile(f"[0-9a-z{HAN_CHARS}]")
 
 
@@ -81,6 +82,32 @@ def char_ngrams(tokens: Iterable[str | None]) -> list[str]:
             grams.append(tok)
     grams.extend(_grams("".join(run)))
     return grams
+
+
+def char_ngram_counts(tokens: Iterable[str | None], wanted: Iterable[str]) -> tuple[int, dict[str, int]]:
+    """How many ``char_ngrams(tokens)`` there are, and how often each ``wanted`` one is among
+    them, without listing them (a search engine's candidates are counted for a question's terms)."""
+    pieces: list[str] = []  # the Chinese tokens, "|" where a run ends
+    latin: dict[str, int] = {}
+    for tok in tokens:
+        if tok is not None and HAN.search(tok):
+            pieces.append(tok)
+        else:
+            pieces.append("|")
+            if tok is not None:
+                latin[tok] = latin.get(tok, 0) + 1
+    runs = _NOT_HAN_OR_BAR.sub("", "".join(pieces))  # each run's characters as _grams sees them
+    chars = len(runs) - runs.count("|")
+    total = 2 * chars - sum(1 for run in runs.split("|") if run) + sum(latin.values())
+    counts = {}
+    for g in wanted:
+        if not HAN.match(g[:1]):
+            counts[g] = latin.get(g, 0)
+        elif len(g) == 1 or g[0] != g[1]:  # a run's end is "|": no gram spans two runs
+            counts[g] = runs.count(g)
+        else:  # "aa" is in "aaa" twice
+            counts[g] = len(re.findall(f"(?={g})", runs))
+    return total, counts
 
 
 def _grams(run: str) -> list[str]:
