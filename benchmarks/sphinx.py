@@ -38,7 +38,7 @@ from bot.answering import answer as answering  # noqa: E402
 from bot.search.bm25 import SparseBM25  # noqa: E402
 from bot.search.index import Index, corpus_terms  # noqa: E402
 from bot.search.sphinxbuild import Built, Layout, build, free_ports, segment, start_all  # noqa: E402
-from bot.search.sphinxql import EngineIndex, views  # noqa: E402
+from bot.search.sphinxql import EngineIndex, disagreement, views  # noqa: E402
 
 
 def _layout(shards: int) -> Layout:
@@ -89,20 +89,6 @@ def _first(ans: answering.Answer) -> str | None:
     return ans.candidates[0].passage.key if ans.candidates else None
 
 
-def why_not_same(embedded: Index, engine: EngineIndex, question: str) -> str:
-    """Why the engine's first passage is not the embedded one's: "tie" (the two score the same in
-    the embedded ranking), "cut" (the embedded one is not among the engine's candidates), "other"."""
-    mine, theirs = embedded.search(question, 1), engine.search(question, 1)
-    if mine and theirs:
-        there = [h for h in embedded.search(question, len(embedded)) if h.passage.key == theirs[0].passage.key]
-        if there and abs(there[0].score - mine[0].score) <= 1e-6 * max(mine[0].score, 1e-9):
-            return "tie"
-    rows, _, _ = engine.scored(engine.query(question))
-    if mine and mine[0].row not in set(rows.tolist()):
-        return "cut"
-    return "other"
-
-
 def agreement(name: str, embedded: Index, engine: EngineIndex, questions: list[str],
               timed: bool = False) -> dict:
     """First-passage agreement of the two answers (and their latencies, interleaved)."""
@@ -119,7 +105,7 @@ def agreement(name: str, embedded: Index, engine: EngineIndex, questions: list[s
         if _first(mine) == _first(theirs):
             same += 1
         else:
-            why[why_not_same(embedded, engine, q)] += 1
+            why[disagreement(embedded, engine, q) or "none"] += 1
     print(f"{name}: first passage agrees on {same:,} of {len(questions):,} questions ({same / len(questions):.4f}); "
           f"the others: {dict(why) or 'none'}")
     out = {"same": same, "questions": len(questions), "why": dict(why)}

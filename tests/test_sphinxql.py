@@ -17,7 +17,7 @@ from bot.ops.evaluate import load_questions, seed_question_sets
 from bot.search.cache import load_or_build
 from bot.search.index import Index
 from bot.search.sphinxbuild import Layout, build, free_ports, runs_of, segment, segment_on, start_all
-from bot.search.sphinxql import EngineError, EngineIndex, keyword
+from bot.search.sphinxql import EngineError, EngineIndex, disagreement, keyword
 
 ROOT = Path(__file__).resolve().parent.parent
 SPHINX = ("searchd", "indexer", "indextool")
@@ -114,24 +114,6 @@ def _first(ans: answering.Answer) -> str | None:
     return ans.candidates[0].passage.key if ans.candidates else None
 
 
-def _why_not_same(embedded: Index, engine: EngineIndex, question: str) -> str | None:
-    """None when the engine's first passage is the embedded index's; else why: "tie" (the two
-    passages score the same in the embedded ranking) or "cut" (the embedded first passage was not
-    among the engine's candidates); anything else is a bug."""
-    mine = embedded.search(question, 5)
-    theirs = engine.search(question, 5)
-    if [h.passage.key for h in mine[:1]] == [h.passage.key for h in theirs[:1]]:
-        return None
-    if mine and theirs:
-        theirs_there = [h for h in embedded.search(question, len(embedded)) if h.passage.key == theirs[0].passage.key]
-        if theirs_there and abs(theirs_there[0].score - mine[0].score) <= 1e-6 * max(mine[0].score, 1e-9):
-            return "tie"
-    rows, _, _ = engine.scored(engine.query(question))
-    if mine and mine[0].row not in set(rows.tolist()):
-        return "cut"
-    return "other"
-
-
 @needs_sphinx
 def test_the_engine_answers_the_dev_questions_as_the_embedded_index(seed_engine, embedded):
     engine = seed_engine.engine
@@ -143,7 +125,7 @@ def test_the_engine_answers_the_dev_questions_as_the_embedded_index(seed_engine,
         if _first(mine) == _first(theirs) and mine.answered == theirs.answered:
             same += 1
         else:
-            assert _why_not_same(embedded, engine, question) in ("tie", "cut"), question
+            assert disagreement(embedded, engine, question) in ("tie", "cut"), question
     print(f"seed dev questions: {same} of {len(questions)} with the embedded index's first passage")
     assert same / len(questions) >= SEED_AGREEMENT
     assert engine.degraded == 0
@@ -200,7 +182,7 @@ def test_a_synthetic_corpus_over_three_shards(tmp_path, cache_dir):
     running = Running(built, cache_dir)
     try:
         questions = make_questions(80, 7, vocab, 1.1)
-        why = [_why_not_same(embedded, running.engine, q) for q in questions]
+        why = [disagreement(embedded, running.engine, q) for q in questions]
     finally:
         running.engine.close()
         running.stop()
@@ -217,7 +199,9 @@ def test_segmenting_on_a_dask_cluster_gives_the_same_runs():
     terms = ("崂先办", "亿元楼")
     here = [r for chunk in segment(texts, terms, workers=1) for r in chunk]
     assert runs_of(texts[:3], tuple(sorted(terms))) == here[:3]
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            there = [r for chunk in segment_on(client, texts, terms, chunk=25) for r in chunk]
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        there = [r for chunk in segment_on(client, texts, terms, chunk=25) for r in chunk]
     assert there == here

@@ -154,7 +154,7 @@ def tsv_line(row: int, runs: Runs, passage: Passage, first: bool = False) -> str
     words = " ".join([*(keyword(t) for t in w), *([SHARD_MARK] if first else [])])
     return "\t".join((
         str(row + 1), words, " ".join(keyword(t, True) for t in g),
-        str(len(w)), str(len(g)), json.dumps(runs, ensure_ascii=False), passage_json(passage),
+        json.dumps(runs, ensure_ascii=False), passage_json(passage),
     )) + "\n"
 
 
@@ -222,10 +222,9 @@ def _searchd_section(out: Path, name: str, listen: str, extra: str = "") -> str:
 """
 
 
-# After the document id (row + 1): the views as full-text fields (keywords), their lengths in
-# tokens, the content runs (for terms a search did not ask about) and the passage.
-SHARD_COLUMNS = (("field", "words"), ("field", "grams"), ("attr_uint", "wlen"), ("attr_uint", "glen"),
-                 ("attr_string", "runs"), ("attr_string", "passage"))
+# After the document id (row + 1): the views as full-text fields (keywords), the content runs (the
+# bot counts a candidate's terms from them) and the passage.
+SHARD_COLUMNS = (("field", "words"), ("field", "grams"), ("attr_string", "runs"), ("attr_string", "passage"))
 META_COLUMNS = (("field", "nothing"), ("attr_string", "meta"))
 
 
@@ -246,7 +245,6 @@ index {index}
     docinfo = extern
     dict = keywords
     min_word_len = 1
-    index_field_lengths = 1
     charset_table = {CHARSET_TABLE}
 {idf}}}
 """

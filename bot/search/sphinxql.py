@@ -2,16 +2,17 @@
 
 The engine holds every passage's two views as full-text fields (the bot's own jieba words and
 character n-grams, as keywords: ``keyword``) and, as string attributes, the passage and its
-segmented words (``runs``). For a question the bot segments it itself, asks the engine for the
-``FETCH`` best passages of each view (any of the question's keywords, the engine's own BM25) and the
-global document frequency of each keyword (``SHOW META`` of a distributed index sums its shards),
-then scores the candidates here with the embedded index's Okapi BM25 on the corpus-wide statistics
-(passages, mean lengths, idf floor: ``Meta``, written at build time) and fuses and reranks them
-with ``Index``'s own code. The answers are the embedded index's, except when a passage it would
-rank first is not among the engine's candidates.
+segmented words (``runs``). For a question the bot segments it itself and asks the engine, in one
+round trip, for the ``FETCH`` best passages of each view (any of the question's keywords, the
+engine's own BM25) with their runs, and for the keywords' document frequencies in the whole corpus
+(``SHOW META`` of a distributed index sums its shards). It then scores the candidates with the
+embedded index's Okapi BM25 on the corpus-wide statistics (passages, mean lengths, idf floor:
+``Meta``, written at build time), and fuses and reranks them with ``Index``'s own code. The answers
+are the embedded index's, except when a passage it would rank first (or the best of a view, which
+sets the fusion's scale) is not among the engine's candidates (``disagreement``).
 
 Only SphinxQL that Sphinx 2.2 and Manticore both accept is used: ``MATCH('@field (a|b)')``,
-``OPTION ranker=expr(...)``, ``global_idf=1``, ``SHOW META``, ``WHERE id IN``.
+``OPTION ranker=bm25, global_idf=1, max_matches``, ``SHOW META``, ``WHERE id IN``, multi-statements.
 """
 
 from __future__ import annotations
@@ -43,14 +44,13 @@ INDEX = "passages"  # the distributed index on the head searchd (its shards: pas
 META_INDEX = "passages_meta"  # one document: the corpus-wide statistics (Meta), on the head
 FETCH = 100  # candidates asked of the engine for each view
 MAX_KEYWORD = 40  # characters; Sphinx cuts a keyword at 42
-# What the engine ranks candidates by: its BM25 with document length (index_field_lengths = 1).
-RANKER = "expr('10000*bm25a(1.5,0.75)')"
+# What the engine ranks candidates by: its own BM25 (the scores here are computed again).
+RANKER = "bm25"
 CACHED_ROWS = 20_000  # candidates' tokens kept (the decision reads the best one's after search)
 CACHED_TERMS = 200_000  # document frequencies kept
 # The first passage of every shard also holds this keyword (outside the views' keywords: nothing
 # scores it): how many shards answered is how many such passages a search for it finds.
 SHARD_MARK = "_shard"
-_WORD_TF = re.compile(r"\bword(\d+)=\(tf=(\d+)")  # PACKEDFACTORS: how often the i-th keyword is in it
 _PURE = re.compile(f"[0-9a-z{text.HAN_CHARS}]+")
 # What keywords are made of (the "_" of the view prefixes, and text.HAN_CHARS): anything else
 # separates keywords.
@@ -141,6 +141,18 @@ class Candidate:
 
     def knows(self, term: str, view: int) -> bool:
         return self.asked is None or term in self.tf[view] or term in self.asked[view]
+
+
+def counted(runs: Sequence[str | None], data: str, asked: tuple[frozenset[str], frozenset[str]] | None) -> Candidate:
+    """A candidate from its runs: counted for the ``asked`` terms (None: for every term)."""
+    words = Counter(t for t in runs if t is not None)
+    wlen = sum(words.values())
+    if asked is None:
+        grams = Counter(text.char_ngrams(runs))
+        return Candidate((wlen, sum(grams.values())), (dict(words), dict(grams)), None, data)
+    glen, grams_tf = text.char_ngram_counts(runs, asked[1])
+    tf = ({w: words[w] for w in asked[0] if w in words}, {g: n for g, n in grams_tf.items() if n})
+    return Candidate((wlen, glen), tf, asked, data)
 
 
 class EngineTerms:
@@ -350,12 +362,9 @@ class EngineIndex(Index):
             ids = ",".join(str(r + 1) for r in missing)
             found = self.sql(f"SELECT id, runs, passage FROM {self.name} WHERE id IN ({ids}) "
                              f"LIMIT {len(missing)} OPTION max_matches={max(len(missing), 1)}")[0]
-            counted = {}
-            for doc_id, runs, data in found:
-                w, g = views(json.loads(runs))
-                counted[int(doc_id) - 1] = Candidate((len(w), len(g)), (dict(Counter(w)), dict(Counter(g))), None, data)
-            self._remember(counted)
-            have.update(counted)
+            complete = {int(doc_id) - 1: counted(json.loads(runs), data, None) for doc_id, runs, data in found}
+            self._remember(complete)
+            have.update(complete)
             if len(have) < len(set(rows)):
                 raise EngineError(f"SPHINXQL_URL {self.url}: rows {sorted(set(rows) - set(have))[:5]} not found")
         return [have[r] for r in rows]
@@ -382,35 +391,41 @@ class EngineIndex(Index):
         """The engine's candidates for the question (rows, ascending) and their word and gram
         scores, as the embedded models would score them (float32 sums, term by term).
 
-        One query asks for the ``fetch`` passages the engine ranks best on any of the question's
-        keywords in either view, with how often each holds each keyword (PACKEDFACTORS) and the
-        keywords' document frequencies in the whole corpus (SHOW META).
+        One round trip asks, for each view, for the ``fetch`` passages the engine ranks best on any
+        of the question's keywords in that view (its plain BM25: the cheapest ranker; an expression
+        ranker costs five times as much at 10^5 passages), with their runs, counted here for the
+        question's terms, and the keywords' document frequencies in the whole corpus (SHOW META).
+        Each view's own best passages are there, so the fusion's normalisation (by each view's
+        best score) is the embedded one's.
         """
         terms = [(t, 0) for t in dict.fromkeys(q.words)] + [(t, 1) for t in dict.fromkeys(q.grams)]
-        if not terms:
+        statements = []
+        for view, field in ((0, "words"), (1, "grams")):
+            keywords = [keyword(t, bool(view)) for t, v in terms if v == view]
+            if keywords:
+                statements.append(
+                    f"SELECT id, runs, passage FROM {self.name} WHERE MATCH('@{field} ({'|'.join(keywords)})') "
+                    f"LIMIT {self.fetch} OPTION ranker={RANKER}, global_idf=1, max_matches={self.fetch}; SHOW META"
+                )
+        if not statements:
             return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.float32)
-        by_keyword = {keyword(t, bool(view)): (t, view) for t, view in terms}
-        words = "|".join(k for k, (_, view) in by_keyword.items() if view == 0)
-        grams = "|".join(k for k, (_, view) in by_keyword.items() if view == 1)
-        match = " | ".join(f"(@{f} ({ks}))" for f, ks in (("words", words), ("grams", grams)) if ks)
-        result, meta_rows = self.sql(
-            f"SELECT id, wlen, glen, PACKEDFACTORS(), passage FROM {self.name} WHERE MATCH('{match}') "
-            f"LIMIT {self.fetch} OPTION ranker={RANKER}, global_idf=1, max_matches={self.fetch}; SHOW META"
-        )
-        meta = dict(meta_rows)
-        df = self._note(meta)
-        order = [by_keyword.get(meta.get(f"keyword[{i}]", ""), ("", -1)) for i in range(len(df))]
+        results = self.sql("; ".join(statements))
+        df: dict[str, int] = {}
+        warned = False
+        for meta_rows in results[1::2]:
+            meta = dict(meta_rows)
+            if warned:  # one look at the shards a search
+                meta.pop("warning", None)
+            warned = warned or "warning" in meta
+            df.update(self._note(meta))
         for view in (0, 1):
             self._remember_df({t: df.get(keyword(t, bool(view)), 0) for t, v in terms if v == view}, bool(view))
         asked = (frozenset(q.words), frozenset(q.grams))
         found = {}
-        for doc_id, wlen, glen, factors, data in result:
-            tf: tuple[dict[str, int], dict[str, int]] = ({}, {})
-            for i, n in _WORD_TF.findall(factors, max(factors.find("), word"), 0)):  # (after the fields)
-                t, view = order[int(i)]
-                if view >= 0:
-                    tf[view][t] = int(n)
-            found[int(doc_id) - 1] = Candidate((int(wlen), int(glen)), tf, asked, data)
+        for result in results[0::2]:
+            for doc_id, runs, data in result:
+                if int(doc_id) - 1 not in found:
+                    found[int(doc_id) - 1] = counted(json.loads(runs), data, asked)
         self._remember(found)
         rows = np.array(sorted(found), dtype=np.int64)
         cands = [found[int(r)] for r in rows]
@@ -440,3 +455,24 @@ class EngineIndex(Index):
             np.add(scores, w, out=scores)
         return scores
 
+
+def disagreement(embedded: Index, engine: EngineIndex, question: str) -> str | None:
+    """Why the engine's first passage for the question is not the embedded index's: None (it
+    is), "tie" (the two score the same in the embedded ranking), "cut" (the embedded first
+    passage, or a view's best passage, which sets the fusion's scale, is not among the engine's
+    candidates) or "other" (a bug)."""
+    mine, theirs = embedded.search(question, 1), engine.search(question, 1)
+    if [h.passage.key for h in mine] == [h.passage.key for h in theirs]:
+        return None
+    if mine and theirs:
+        there = [h for h in embedded.search(question, len(embedded)) if h.passage.key == theirs[0].passage.key]
+        if there and abs(there[0].score - mine[0].score) <= 1e-6 * max(mine[0].score, 1e-9):
+            return "tie"
+    q = embedded.query(question)
+    rows, _, _ = engine.scored(q)
+    needed = {mine[0].row} if mine else set()
+    for model, tokens in ((embedded.words, q.words), (embedded.grams, q.grams)):
+        scores = model.scores(tokens)
+        if len(scores) and scores.max() > 0:
+            needed.add(int(scores.argmax()))
+    return "cut" if needed - set(rows.tolist()) else "other"
