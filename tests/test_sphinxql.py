@@ -47,6 +47,38 @@ def test_an_unreachable_engine_is_one_clear_error():
         EngineIndex("localhost")
 
 
+def test_the_backend_settings():
+    from bot.config import ConfigError, load_settings
+
+    assert load_settings({}, dotenv=None).search_backend == "embedded"
+    s = load_settings({"SEARCH_BACKEND": "sphinxql", "SPHINXQL_URL": "10.0.0.5:9306"}, dotenv=None)
+    assert (s.search_backend, s.sphinxql_url) == ("sphinxql", "10.0.0.5:9306")
+    with pytest.raises(ConfigError, match="SPHINXQL_URL is missing"):
+        load_settings({"SEARCH_BACKEND": "sphinxql"}, dotenv=None)
+    with pytest.raises(ConfigError, match="SEARCH_BACKEND is malformed"):
+        load_settings({"SEARCH_BACKEND": "elastic"}, dotenv=None)
+    with pytest.raises(ConfigError, match="SPHINXQL_URL is malformed"):
+        load_settings({"SEARCH_BACKEND": "sphinxql", "SPHINXQL_URL": "head"}, dotenv=None)
+
+
+def test_index_command_writes_the_shards_and_says_how_to_start_them(tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ENV_FILE", str(tmp_path / "none.env"))
+    out = tmp_path / "engine"
+    assert main(["index", "--backend", "sphinxql", "--shards", "2", "--mirrors", "1", "--out", str(out),
+                 "--port", "9406"]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote 140 passages into 2 shard(s) (70, 70)" in printed
+    assert f"searchd --config {out}/shard0-mirror1.conf" in printed and f"searchd --config {out}/head.conf" in printed
+    assert "SEARCH_BACKEND=sphinxql SPHINXQL_URL=127.0.0.1:9406" in printed
+    head = (out / "head.conf").read_text()
+    assert "agent_persistent = 127.0.0.1:9407|127.0.0.1:9409:passages_0" in head
+    assert "agent_persistent = 127.0.0.1:9408|127.0.0.1:9410:passages_1" in head
+    assert len((out / "shard0.tsv").read_text().splitlines()) == 70
+
+
 # --------------------------------------------------------------------------- servers
 
 
