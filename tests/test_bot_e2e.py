@@ -430,6 +430,17 @@ async def test_reload_keeps_answering_and_swaps_the_index(fake_api, tmp_path):
     assert not fake_api.errors
 
 
+async def test_without_a_corpus_of_its_own_documents_are_not_managed_in_the_chat(fake_api, service):
+    on_engine = Service(service.index, None, 3)  # as on a search engine (SEARCH_BACKEND=sphinxql)
+    async with running(fake_api, on_engine) as app:
+        for command in ("/reload", "/docs", "/remove 1"):
+            fake_api.private_message(command, user_id=ADMIN)
+        calls = await fake_api.await_calls(
+            "sendMessage", count=3, where=lambda c: c.ok and c.params["text"] == messages.NO_CORPUS_HERE, timeout=10)
+        assert len(calls) == 3 and app.bot_data["service"] is on_engine
+    assert not fake_api.errors
+
+
 async def test_reload_skips_an_unreadable_file_and_a_corpus_with_nothing_readable_keeps_the_old_index(fake_api, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)

@@ -369,6 +369,8 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not _is_admin(update, context):
         await _refuse(message)
         return
+    if not await _corpus_here(message, context):
+        return
     old = _service(context)
     await message.reply_text(messages.RELOAD_STARTED)
     try:
@@ -378,6 +380,14 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     context.bot_data["service"] = new  # one assignment: every later update sees the new index
     await message.reply_text(f"已重新加载：{len(new.documents())} 篇文档，{len(new.index)} 个段落。")
+
+
+async def _corpus_here(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """The bot reads its documents itself (else they are on a search engine, built apart: say so)."""
+    if _service(context).corpus_path is None:
+        await message.reply_text(messages.NO_CORPUS_HERE)
+        return False
+    return True
 
 
 def _library(context: ContextTypes.DEFAULT_TYPE) -> Library:
@@ -405,6 +415,8 @@ async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     if not _is_admin(update, context):
         await message.reply_text(messages.UPLOAD_NOT_ADMIN)
+        return
+    if not await _corpus_here(message, context):
         return
     document = message.document
     library = _library(context)
@@ -436,6 +448,8 @@ async def docs_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not _is_admin(update, context):
         await _refuse(message)
         return
+    if not await _corpus_here(message, context):
+        return
     listing = _library(context).listing(_service(context))
     await message.reply_text(messages.docs_html(listing), parse_mode=ParseMode.HTML)
 
@@ -446,6 +460,8 @@ async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     if not _is_admin(update, context):
         await _refuse(message)
+        return
+    if not await _corpus_here(message, context):
         return
     args = context.args or []
     if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):

@@ -50,6 +50,9 @@ THANKS_UP = "谢谢反馈！👍"
 THANKS_DOWN = "谢谢反馈，我们会改进。👎"
 NOT_ADMIN = "抱歉，这个命令只对管理员开放。"
 RELOAD_STARTED = "正在重新读取资料并重建索引，期间照常回答问题……"
+# The documents are on a search engine (SEARCH_BACKEND=sphinxql): the bot has no corpus of its own.
+NO_CORPUS_HERE = ("资料在搜索引擎上，不能在聊天里重新加载、添加或删除文档："
+                  "请在服务器上用 python -m bot index --backend sphinxql 重建（见 docs/scale-out.md）。")
 
 ASK_HINT = "请在 /ask 后面写上问题，例如：/ask 崂山区有多少家高新技术企业？"
 UNKNOWN_COMMAND = "没有这个命令。直接发送问题即可，或发送 /help 查看用法。"
