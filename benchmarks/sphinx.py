@@ -49,11 +49,11 @@ def _layout(shards: int) -> Layout:
 class Engine:
     """A build's searchd processes running, and the bot's index on them."""
 
-    def __init__(self, built: Built, cache_dir: Path | None, fetch: int):
+    def __init__(self, built: Built, cache_dir: Path | None, fetch: int, unigrams: bool = True):
         self.built = built
         self.daemons = start_all(built)
         host, port = _head(built)
-        self.index = EngineIndex(f"{host}:{port}", cache_dir=cache_dir, fetch=fetch)
+        self.index = EngineIndex(f"{host}:{port}", cache_dir=cache_dir, fetch=fetch, unigrams=unigrams)
 
     def __enter__(self) -> Engine:
         return self
@@ -126,7 +126,7 @@ def seed_dev(args: argparse.Namespace) -> None:
     embedded = load_or_build(ROOT / "corpus", cache)
     questions = [q.question for p in seed_question_sets() for q in load_questions(p)]
     built = build(embedded.passages, args.dir / "seed", _layout(2), user_terms=embedded.user_terms)
-    with Engine(built, cache, args.fetch) as engine:
+    with Engine(built, cache, args.fetch, not args.bigrams_only) as engine:
         agreement(f"seed dev questions ({len(embedded)} passages, 2 shards)", embedded, engine.index, questions)
 
 
@@ -137,7 +137,7 @@ def cmrc_dev(args: argparse.Namespace) -> None:
     passages, queries, _ = load_benchmark(CMRC)
     embedded = Index(passages, cache_dir=cache)
     built = build(passages, args.dir / "cmrc", _layout(2), user_terms=embedded.user_terms)
-    with Engine(built, cache, args.fetch) as engine:
+    with Engine(built, cache, args.fetch, not args.bigrams_only) as engine:
         agreement(f"CMRC 2018 dev ({len(passages)} passages, 2 shards)", embedded, engine.index,
                   [text for _, text in queries])
 
@@ -169,7 +169,7 @@ def synthetic(args: argparse.Namespace) -> None:
     print(f"  engine: {args.shards} shards {built.per_shard} written and indexed in {time.perf_counter() - t:.1f} s "
           f"(tsvpipe input {tsv / n:,.0f} bytes a passage)")
     questions = make_questions(args.queries, args.seed, vocab, args.zipf)
-    with Engine(built, args.dir / "cache", args.fetch) as engine:
+    with Engine(built, args.dir / "cache", args.fetch, not args.bigrams_only) as engine:
         for q in questions[:20]:  # warm both: the engine's page cache, jieba's dictionary
             answering.answer(engine.index, q)
             answering.answer(embedded, q)
@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shards", type=int, default=2, help="shards of the synthetic corpus (default 2)")
     p.add_argument("--queries", type=int, default=200, help="synthetic questions (default 200)")
     p.add_argument("--fetch", type=int, default=100, help="candidates asked of the engine (default 100)")
+    p.add_argument("--bigrams-only", action="store_true",
+                   help="ask the engine for the gram view's candidates by the question's bigrams only")
     p.add_argument("--no-seed", action="store_true", help="skip the seed dev questions")
     p.add_argument("--no-cmrc", action="store_true", help="skip CMRC 2018 dev")
     p.add_argument("--workers", type=int, default=None, help="segmenting processes (default: every core)")

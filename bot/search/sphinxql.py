@@ -233,12 +233,16 @@ class EngineIndex(Index):
     passages: EnginePassages  # type: ignore[assignment]
 
     def __init__(self, url: str, *, name: str = INDEX, cache_dir: Path | None = None, fetch: int = FETCH,
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, unigrams: bool = True):
         host, _, port = url.rpartition(":")
         if not host or not port.isdigit():
             raise EngineError(f"SPHINXQL_URL is malformed: {url!r} is not host:port")
         self.url, self.host, self.port = url, host, int(port)
         self.name, self.fetch, self.timeout = name, fetch, timeout
+        # unigrams=False: the gram view's candidates are asked for by the question's bigrams only
+        # (single characters match half the corpus: 6.5 ms of the engine's time at 10^5 passages
+        # against 0.2 ms); they are still scored here.
+        self.unigrams = unigrams
         self._local = threading.local()
         self._lock = threading.Lock()
         self._rows: OrderedDict[int, Candidate] = OrderedDict()
@@ -337,7 +341,8 @@ class EngineIndex(Index):
             by_keyword = {keyword(t, gram): t for t in missing}
             field = "grams" if gram else "words"
             meta = dict(self.sql(
-                f"SELECT id FROM {self.name} WHERE MATCH('@{field} ({'|'.join(by_keyword)})') LIMIT 1; SHOW META"
+                f"SELECT id FROM {self.name} WHERE MATCH('@{field} ({'|'.join(by_keyword)})') LIMIT 1 "
+                "OPTION ranker=none, max_matches=1; SHOW META"
             )[1])
             found = self._note(meta)
             fresh = {t: found.get(k, 0) for k, t in by_keyword.items()}
@@ -400,8 +405,11 @@ class EngineIndex(Index):
         """
         terms = [(t, 0) for t in dict.fromkeys(q.words)] + [(t, 1) for t in dict.fromkeys(q.grams)]
         statements = []
+        asking = terms
+        if not self.unigrams and any(len(t) > 1 and v == 1 for t, v in terms):
+            asking = [(t, v) for t, v in terms if v == 0 or len(t) > 1 or not text.is_han(t)]
         for view, field in ((0, "words"), (1, "grams")):
-            keywords = [keyword(t, bool(view)) for t, v in terms if v == view]
+            keywords = [keyword(t, bool(view)) for t, v in asking if v == view]
             if keywords:
                 statements.append(
                     f"SELECT id, runs, passage FROM {self.name} WHERE MATCH('@{field} ({'|'.join(keywords)})') "
@@ -419,7 +427,8 @@ class EngineIndex(Index):
             warned = warned or "warning" in meta
             df.update(self._note(meta))
         for view in (0, 1):
-            self._remember_df({t: df.get(keyword(t, bool(view)), 0) for t, v in terms if v == view}, bool(view))
+            self._remember_df({t: df[keyword(t, bool(view))] for t, v in terms
+                               if v == view and keyword(t, bool(view)) in df}, bool(view))
         asked = (frozenset(q.words), frozenset(q.grams))
         found = {}
         for result in results[0::2]:
