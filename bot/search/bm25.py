@@ -277,11 +277,21 @@ def _stable_order(keys: np.ndarray) -> np.ndarray:
 
 def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float = EPSILON) -> np.ndarray:
     """rank_bm25's Okapi idf: log((N - n + 0.5) / (n + 0.5)), negatives floored to eps * mean."""
-    idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
+    idf = unfloored_idf(df, n_docs)
     if len(idf) == 0:
         return idf
-    floor = epsilon * (idf.sum() / len(idf))
-    return np.where(idf < 0, floor, idf)
+    return np.where(idf < 0, idf_floor(idf, epsilon), idf)
+
+
+def unfloored_idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """log((N - n + 0.5) / (n + 0.5)) of each document frequency n."""
+    return np.log(n_docs - df + 0.5) - np.log(df + 0.5)
+
+
+def idf_floor(idf: np.ndarray, epsilon: float = EPSILON) -> float:
+    """What ``okapi_idf`` puts in place of a negative idf: epsilon x the mean idf of the vocabulary
+    (``idf`` unfloored, in vocabulary order: the float sum depends on it)."""
+    return float(epsilon * (idf.sum() / len(idf))) if len(idf) else 0.0
 
 
 # --------------------------------------------------------------------------- ranking

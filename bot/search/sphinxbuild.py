@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from bot.search import parallel, text
-from bot.search.bm25 import count_terms
+from bot.search.bm25 import count_terms, idf_floor, unfloored_idf
 from bot.search.corpus import Passage
 from bot.search.index import corpus_terms
 from bot.search.sphinxql import (
@@ -38,7 +38,6 @@ from bot.search.sphinxql import (
     META_INDEX,
     SHARD_MARK,
     Meta,
-    idf_floor,
     keyword,
     passage_json,
     views,
@@ -142,7 +141,9 @@ class _Stats:
         self.n_docs += len(analysed)
 
     def meta(self, user_terms: Sequence[str], shards: int) -> Meta:
-        floors = tuple(idf_floor(list(d.values()), self.n_docs) for d in self.df)
+        # the vocabulary in the order the embedded index numbers it (first seen first): the same sum
+        dfs = [np.fromiter(d.values(), np.float64, len(d)) for d in self.df]
+        floors = tuple(idf_floor(unfloored_idf(df, self.n_docs)) for df in dfs)
         return Meta(self.n_docs, (self.lengths[0], self.lengths[1]), (floors[0], floors[1]), tuple(user_terms),
                     shards)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import re
 import threading
 from collections import Counter, OrderedDict
@@ -34,7 +33,7 @@ import pymysql
 from pymysql.constants import CLIENT
 
 from bot.search import text
-from bot.search.bm25 import EPSILON, K1, WEIGHT_DTYPE, B, log_idf_max
+from bot.search.bm25 import EPSILON, K1, WEIGHT_DTYPE, B, log_idf_max, unfloored_idf
 from bot.search.corpus import Passage
 from bot.search.index import Hit, Index, Query, fuse
 
@@ -102,14 +101,6 @@ class Meta:
                    int(d["shards"]), float(d["k1"]), float(d["b"]), float(d["epsilon"]))
 
 
-def idf_floor(df: Sequence[int] | np.ndarray, n_docs: int, epsilon: float = EPSILON) -> float:
-    """``bm25.okapi_idf``'s floor for negative idf: epsilon x the mean idf (the vocabulary in the
-    order the embedded index numbers it: first seen first, so the float sum is the same)."""
-    d = np.asarray(df, dtype=np.float64)
-    idf = np.log(n_docs - d + 0.5) - np.log(d + 0.5)
-    return float(epsilon * (idf.sum() / len(idf))) if len(idf) else 0.0
-
-
 def passage_json(p: Passage) -> str:
     """A passage as the engine stores it (the paragraph only when it is more than the passage)."""
     context = None if p.context == p.text else p.context
@@ -173,8 +164,7 @@ class EngineTerms:
         """rank_bm25's Okapi idf on the corpus-wide counts (None: no passage holds the term)."""
         if df <= 0:
             return None
-        n = self.engine.meta.n_docs
-        idf = math.log(n - df + 0.5) - math.log(df + 0.5)
+        idf = float(unfloored_idf(np.array([df], np.float64), self.engine.meta.n_docs)[0])
         return idf if idf >= 0 else self.engine.meta.idf_floor[self.view]
 
     def holds_rows(self, term: str, rows: Sequence[int] | np.ndarray) -> np.ndarray:
