@@ -2,8 +2,8 @@
 
     uv run python benchmarks/ablation.py
 
-Ranking only (the decision to decline is left out), as ``answer.find`` ranks (BM25 fusion,
-coverage rerank, then the reader's): hit@1 / hit@3 of the ranked passages on the
+Ranking only (the decision to decline is left out), as ``Index.search`` ranks (BM25 fusion,
+then the coverage rerank): hit@1 / hit@3 of the ranked passages on the
 answerable seed questions (all sets in eval/), on their paraphrases, and Recall@1 / Recall@5 on
 CMRC 2018 dev. A mechanism stays when it helps on all sets together.
 """
@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.answering import answer as answering  # noqa: E402
 from bot.ops import evaluate  # noqa: E402
 from bot.search import index as index_module  # noqa: E402
 from bot.search.cache import load_or_build  # noqa: E402
@@ -29,23 +28,21 @@ from bot.search.index import Index  # noqa: E402
 
 @contextmanager
 def setting(**values: float) -> Iterator[None]:
-    """Module constants of bot.search.index (or, for READER_RERANK, bot.answering.answer) set for
-    the duration."""
-    modules = {name: answering if name == "READER_RERANK" else index_module for name in values}
-    old = {name: getattr(modules[name], name) for name in values}
+    """Module constants of bot.search.index set for the duration."""
+    old = {name: getattr(index_module, name) for name in values}
     for name, value in values.items():
-        setattr(modules[name], name, value)
+        setattr(index_module, name, value)
     try:
         yield
     finally:
         for name, value in old.items():
-            setattr(modules[name], name, value)
+            setattr(index_module, name, value)
 
 
 def measure(seed: Index, cmrc: Index, questions: list[evaluate.Question],
             queries: list[tuple[str, str]], qrels: dict[str, set[str]]) -> dict[str, float]:
     def hits(q: evaluate.Question) -> tuple[bool, bool]:
-        ranked = [h.passage.text for h in answering.find(seed, q.question, 3).hits]
+        ranked = [h.passage.text for h in seed.search(q.question, 3)]
         return (bool(ranked) and evaluate.answers_it(ranked[0], q.answers),
                 any(evaluate.answers_it(t, q.answers) for t in ranked))
 
@@ -53,7 +50,7 @@ def measure(seed: Index, cmrc: Index, questions: list[evaluate.Question],
     para = [r for q, r in zip(questions, seed_rows) if q.kind == "paraphrase"]
     r1 = r5 = 0
     for qid, text in queries:
-        ranked = [h.passage.doc for h in answering.find(cmrc, text, 5).hits]
+        ranked = [h.passage.doc for h in cmrc.search(text, 5)]
         r1 += bool(ranked) and ranked[0] in qrels[qid]
         r5 += bool(set(ranked) & qrels[qid])
     return {
@@ -68,7 +65,6 @@ def measure(seed: Index, cmrc: Index, questions: list[evaluate.Question],
 
 VARIANTS: list[tuple[str, dict[str, float]]] = [
     ("as shipped", {}),
-    ("no reader rerank", {"READER_RERANK": 0}),
     ("words (almost) only, WORD_WEIGHT 0.99", {"WORD_WEIGHT": 0.99}),
     ("characters only, WORD_WEIGHT 0", {"WORD_WEIGHT": 0.0}),
     ("WORD_WEIGHT 0.5 (the last round's)", {"WORD_WEIGHT": 0.5}),

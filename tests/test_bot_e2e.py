@@ -58,11 +58,44 @@ async def test_private_question_gets_quoted_answer_with_source_and_buttons(fake_
     text = call.params["text"]
     assert call.params["parse_mode"] == "HTML"
     assert "<blockquote>" in text and "920家" in call.result["text"]
-    assert "<b>高新技术</b>" in text  # the question's words in bold
+    # the short answer first, and marked in the first quote (the only bold there); a further
+    # quote marks one key word of the question
+    assert text.startswith("答：<b>628家</b>\n")
+    first_quote = text.split("<blockquote>")[1].split("</blockquote>")[0]
+    assert first_quote.count("<b>") == 1 and "<b>628家</b>" in first_quote
+    assert "<b>高新技术</b>" in text.split("</blockquote>")[1]
     assert "《" in text and "段" in text  # the source: title and paragraph
     datas = [b["callback_data"] for b in _buttons(call)]
     assert sum(d.startswith("v:") for d in datas) == 2  # 👍 / 👎
     assert all(len(d.encode()) <= 64 for d in datas)
+    assert not fake_api.errors
+
+
+SHORT_QUESTION = "康城社区有多少户居民？"  # the text: "为社区6558户居民服务"
+
+
+async def test_the_short_answer_leads_in_private_group_and_inline(fake_api, service):
+    async with running(fake_api, service):
+        fake_api.private_message(SHORT_QUESTION)
+        private = await _reply_to(fake_api)
+        fake_api.group_message(f"/ask {SHORT_QUESTION}")
+        group = await _reply_to(fake_api, count=2)
+        fake_api.inline_query(SHORT_QUESTION)
+        inline = (await fake_api.await_calls("answerInlineQuery"))[0]
+    for call in (private, group):
+        text = call.params["text"]
+        assert text.startswith("答：<b>6558户</b>\n"), text
+        # the quote under it marks the same span, and only it
+        quote = text.split("<blockquote>", 1)[1]
+        assert "<b>6558户</b>" in quote and quote.count("<b>") == 1
+    first = inline.params["results"][0]
+    assert first["title"] == "答：6558户"
+    assert first["input_message_content"]["message_text"].startswith("问：")
+    assert "<b>6558户</b>" in first["input_message_content"]["message_text"]
+    # the replies as the fake Bot API recorded them (shown with pytest -s)
+    print("\n--- private\n" + private.params["text"] + "\n--- group\n" + group.params["text"]
+          + "\n--- inline (first result)\n" + str({k: first[k] for k in ("title", "description")})
+          + "\n" + first["input_message_content"]["message_text"])
     assert not fake_api.errors
 
 

@@ -6,15 +6,13 @@ Everything here is pure: it needs an ``Index`` (or its hits) and returns values 
 from __future__ import annotations
 
 import html
-import importlib
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-from bot.answering import decision
+from bot.answering import decision, reader
 from bot.search import text
 from bot.search.corpus import Passage, split_clauses, split_sentences, squash
 from bot.search.index import Hit, Index, Query
@@ -29,10 +27,10 @@ MAX_QUESTION_CHARS = 500  # longer questions are cut before segmenting: no real 
 # share of it: on the seed and CMRC questions the first passage was then right every time
 # (54 % and 78 % of questions; see README "Answer quality").
 SURE_RATIO = 0.5
-READER_RERANK = True  # a passage the reader is sure of goes first (benchmarks/ablation.py)
-# The reader (bot/answering/reader.py) joins once its numbers are measured and the decision is
-# refitted with its verdict (issue #17); until then answers carry no short answer.
-USE_READER = False
+# The reader (bot/answering/reader.py) reads the first passage: the short answer shown above
+# the quotes, and its slot verdict, one of the decision's signals. Off only for
+# benchmarks/ablation.py (the decision then sees no verdict, as if no slot were asked).
+USE_READER = True
 
 
 @dataclass(frozen=True)
@@ -128,7 +126,7 @@ class Reading:
 @dataclass(frozen=True)
 class Found:
     query: Query
-    hits: list[Hit]  # ranked, then reranked by the reader
+    hits: list[Hit]  # ranked
     reading: Reading
 
 
@@ -136,41 +134,18 @@ def find(index: Index, question: str, n: int) -> Found:
     """The question's n best passages and the reader's reading of the first of them."""
     q = index.query(question)
     hits = index.search(q, n)
-    reader = _reader()
-    if reader is None:
+    if not USE_READER or not hits:
         return Found(q, hits, Reading(None, None))
-    texts = [h.passage.text for h in hits]
+    texts = [h.passage.text for h in hits[: reader.PASSAGES]]
     span = reader.short_answer(question, texts, segmenter=index.segmenter)
     short = Short(span.text, span.start, span.end, span.confidence, span.passage) if span else None
-    reading = Reading(short, reader.slot_verdict(question, texts, segmenter=index.segmenter))
-    return Found(q, _reranked(hits, reading), reading)
-
-
-@lru_cache(maxsize=1)
-def _reader() -> Any:
-    """The reader (bot/answering/reader.py), when it and its fitted weights are there
-    (training/fit_reader.py); without it answers carry no short answer and no slot verdict."""
-    if not USE_READER:
-        return None
-    try:
-        module = importlib.import_module("bot.answering.reader")
-    except ImportError:
-        return None
-    return module if module.MODEL_PATH.is_file() else None
+    # (slot_verdict reads the same passages again from the reader's cache: one reading each.)
+    return Found(q, hits, Reading(short, reader.slot_verdict(question, texts, segmenter=index.segmenter)))
 
 
 def ranking_is_sure(hits: Sequence[Hit]) -> bool:
     """The first passage is far enough ahead to be shown alone."""
     return len(hits) == 1 or (len(hits) > 1 and hits[1].score <= SURE_RATIO * hits[0].score)
-
-
-def _reranked(hits: list[Hit], reading: Reading) -> list[Hit]:
-    """A passage the reader finds a confident answer in goes first (from within the passages it
-    read): the words around the question's 多少 or 谁 stand next to the answer there."""
-    short = reading.short
-    if not READER_RERANK or short is None or short.passage == 0 or short.passage >= len(hits):
-        return hits
-    return [hits[short.passage], *hits[: short.passage], *hits[short.passage + 1 :]]
 
 
 def make_quote(hit: Hit, short: Short | None = None) -> Quote:

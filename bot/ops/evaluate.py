@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answering import answer as answering
-from bot.answering import decision
+from bot.answering import decision, reader
 from bot.ops import followup_eval
 from bot.search.corpus import CorpusError, Passage, squash
 from bot.search.index import Index
@@ -78,15 +78,26 @@ class Outcome:
     first_right: bool  # the first ranked passage answers it (whatever the decision)
     hit1: bool  # the first quoted passage answers it (False when declined)
     hit3: bool  # one of the first three quoted passages does
+    span_confidence: float = 0.0  # the reader's best span in the passage quoted first (0: none, declined)
+    span_right: bool = False  # ... matches a gold short answer (CMRC 2018's F1 >= 0.5)
+    has_short: bool = False  # the question has gold short answers
 
     @property
     def declined(self) -> bool:
         return not answering.should_answer(self.confidence)
 
 
-def outcome(index: Index, question: str, answers: tuple[str, ...] = (), relevant: str | None = None) -> Outcome:
-    """Ask; score by ``answers`` (strings a right passage holds) or ``relevant`` (its doc id)."""
+def outcome(
+    index: Index, question: str, answers: tuple[str, ...] = (), relevant: str | None = None,
+    shorts: tuple[str, ...] = (),
+) -> Outcome:
+    """Ask; score by ``answers`` (strings a right passage holds) or ``relevant`` (its doc id),
+    and the reader's span by ``shorts`` (gold short answers)."""
     ans = answering.answer(index, question, k=3)
+    span = None
+    if shorts and ans.quotes and answering.USE_READER:  # (read already: from the reader's cache)
+        span = reader.best_span(ans.question, [ans.quotes[0].passage.text], segmenter=index.segmenter)
+        span = span if span is not None and reader.showable(ans.question, span.text) else None
 
     def right(p: Passage) -> bool:
         return p.doc == relevant if relevant is not None else answers_it(p.text, answers)
@@ -98,6 +109,9 @@ def outcome(index: Index, question: str, answers: tuple[str, ...] = (), relevant
         bool(ans.candidates) and right(ans.candidates[0].passage),
         bool(quoted) and right(quoted[0]),
         any(right(p) for p in quoted),
+        span.confidence if span else 0.0,
+        span is not None and reader.cmrc_f1(span.text, shorts) >= 0.5,
+        bool(shorts),
     )
 
 
@@ -161,7 +175,7 @@ def evaluate(
         questions = load_questions(path)
         seed_questions += questions
         for q in questions:
-            o = outcome(index, q.question, q.answers)
+            o = outcome(index, q.question, q.answers, shorts=(q.short,) if q.short else ())
             res.seed_kinds[q.kind].outcomes.append(o)
             if verbose:
                 mark = "declined" if o.declined else ("hit@1" if o.hit1 else "")
@@ -169,12 +183,13 @@ def evaluate(
     cmrc_passages: list[Passage] = []
     if bench is not None and bench.is_dir():
         cmrc_passages, queries, qrels = load_benchmark(bench)
+        shorts = benchmark_answers(bench)
         cmrc_index = Index(cmrc_passages, user_terms=set())
         res.cmrc_ranking = _ranking(cmrc_index, queries, qrels)
         for qid, qtext in queries:
             relevant = next(iter(qrels.get(qid, ())), None)
             if relevant is not None:
-                res.cmrc.outcomes.append(outcome(cmrc_index, qtext, relevant=relevant))
+                res.cmrc.outcomes.append(outcome(cmrc_index, qtext, relevant=relevant, shorts=shorts.get(qid, ())))
             res.cmrc_to_seed.outcomes.append(outcome(index, qtext))
         for q in seed_questions:
             if q.answerable:
@@ -220,6 +235,31 @@ def report(res: Results, n_seed: int, n_cmrc: int, out: Out = print) -> None:
         out(res.cmrc_to_seed.row("CMRC dev questions -> seed corpus"))
         out(res.seed_to_cmrc.row("seed answerable -> CMRC corpus"))
     tradeoff(res, threshold, out)
+    short_answers(res, out)
+
+
+def short_answers(res: Results, out: Out = print) -> None:
+    """Precision and coverage of the short answers shown (the reader's span in the first quote),
+    at thresholds around the one in use: of the questions with a gold short answer."""
+    if not answering.USE_READER:
+        return
+    sets = [("seed (with a short span)", res.seed(lambda k: True)), ("CMRC 2018 dev", res.cmrc.outcomes)]
+    sets = [(name, [o for o in outcomes if o.has_short]) for name, outcomes in sets]
+    sets = [(name, outcomes) for name, outcomes in sets if outcomes]
+    if not sets:
+        return
+    in_use = reader.load_model().threshold
+    out("short answers: precision of those shown (CMRC 2018's F1 >= 0.5 with a gold short answer) / share "
+        "of the questions shown one")
+    out("  threshold " + "".join(f"{f'{name} ({len(o)})':>34}" for name, o in sets))
+    for t in sorted({0.5, 0.6, 0.7, 0.8, 0.9, in_use}):
+        cells = []
+        for _, outcomes in sets:
+            shown = [o for o in outcomes if o.span_confidence >= t]
+            precision = sum(o.span_right for o in shown) / len(shown) if shown else float("nan")
+            cells.append(f"{precision:.3f} / {len(shown) / len(outcomes):.3f}")
+        mark = " <- in use" if t == in_use else ""
+        out(f"  {t:9.2f} " + "".join(f"{c:>34}" for c in cells) + mark)
 
 
 def tradeoff(res: Results, threshold: float, out: Out = print) -> None:
@@ -245,6 +285,16 @@ def tradeoff(res: Results, threshold: float, out: Out = print) -> None:
 
 
 # --------------------------------------------------------------------------- benchmark
+
+
+def benchmark_answers(directory: Path) -> dict[str, tuple[str, ...]]:
+    """Query id -> its gold short answers (``answers`` in queries.jsonl, when given)."""
+    out = {}
+    for line in (directory / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out[r["id"]] = tuple(a for a in r.get("answers") or () if a.strip())
+    return out
 
 
 def load_benchmark(directory: Path) -> tuple[list[Passage], list[tuple[str, str]], dict[str, set[str]]]:
