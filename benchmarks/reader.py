@@ -3,9 +3,9 @@
     uv run python benchmarks/reader.py [--questions 1000] [--rounds 3]
 
 Questions as ``bench`` asks them (benchmarks/bench.py ``ask_seed``): the dev questions, then
-stretches of random passages. For each, the bot's ``answer`` (search, decision, quotes), then
-the reader on the passage it puts first (``reader.short_answer`` and ``reader.slot_verdict``,
-which share one reading). The first round starts with empty caches: every passage is cut by
+stretches of random passages. For each, the bot's whole ``answer`` (search, reader, decision,
+quotes) with the reader and without it (``answer.USE_READER``), one after the other. The first
+round starts with empty caches: every passage is cut by
 jieba the first time it is read; later rounds find the seed corpus' 140 passages cut already,
 as a running bot does. Also printed: what the first call costs once per process (the model and
 the part-of-speech table).
@@ -72,26 +72,26 @@ def main(argv: list[str] | None = None) -> int:
           f"jieba's dictionary) {1e3 * (t2 - t1):.0f} ms")
     clear_caches()
     for n in range(args.rounds):
-        whole, read, chars, shown = [], [], [], 0
+        whole, bare, shown = [], [], 0
         for q in asked:
+            answering.USE_READER = False
+            t = time.perf_counter()
+            answering.answer(index, q, k=3)
+            bare.append(time.perf_counter() - t)
+            answering.USE_READER = True
+            reader._reading.cache_clear()  # (it keeps a question's reading: the rounds repeat questions)
             t = time.perf_counter()
             ans = answering.answer(index, q, k=3)
-            t_answer = time.perf_counter() - t
-            passages = [ans.quotes[0].passage.text] if ans.quotes else []
-            t = time.perf_counter()
-            span = reader.short_answer(q, passages, segmenter=seg, model=model)
-            reader.slot_verdict(q, passages, segmenter=seg, model=model)
-            t_read = time.perf_counter() - t
-            if passages:
-                read.append(t_read)
-                chars.append(len(passages[0]))
-            whole.append(t_answer + t_read)
-            shown += span is not None
+            whole.append(time.perf_counter() - t)
+            shown += ans.short is not None
         label = "empty caches" if n == 0 else "warm"
-        print(f"round {n + 1} ({label}), {len(asked)} questions, {len(read)} first passages read "
-              f"({np.mean(chars):.0f} characters on average), {shown} short answers shown:")
-        print(f"  reader, one passage: {summary(read)}")
+        print(f"round {n + 1} ({label}), {len(asked)} questions, {shown} short answers shown:")
+        print(f"  whole answer without the reader: {summary(bare)}")
         print(f"  whole answer with the reader: {summary(whole)}")
+        asking = [i for i, q in enumerate(asked) if reader.asked_type(q) is not None]  # (the rest are not read)
+        print(f"  of them the {len(asking)} that ask something (多少, 谁, 是什么, ...), read by the reader:")
+        print(f"    without the reader: {summary([bare[i] for i in asking])}")
+        print(f"    with the reader: {summary([whole[i] for i in asking])}")
     return 0
 
 

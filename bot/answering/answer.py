@@ -134,8 +134,8 @@ def find(index: Index, question: str, n: int) -> Found:
     """The question's n best passages and the reader's reading of the first of them."""
     q = index.query(question)
     hits = index.search(q, n)
-    if not USE_READER or not hits:
-        return Found(q, hits, Reading(None, None))
+    if not USE_READER or not hits or reader.asked_type(question) is None:
+        return Found(q, hits, Reading(None, None))  # (a question that asks nothing has no span to show)
     texts = [h.passage.text for h in hits[: reader.PASSAGES]]
     span = reader.short_answer(question, texts, segmenter=index.segmenter)
     short = Short(span.text, span.start, span.end, span.confidence, span.passage) if span else None
