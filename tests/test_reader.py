@@ -82,6 +82,17 @@ def test_a_number_or_a_time_is_answered_by_a_numeral_or_a_word_of_time() -> None
     assert reader.showable("谁担任党委书记？", "王秀兰")  # other kinds: the model's confidence decides
 
 
+def test_a_rate_is_answered_by_a_share_and_a_count_in_its_measure_word() -> None:
+    assert not reader.showable("2023年生产总值的增幅是多少？", "1150.89亿元")
+    assert reader.showable("2023年生产总值的增幅是多少？", "7%")
+    assert reader.showable("律师覆盖率是多少？", "百分之百")
+    assert not reader.showable("多少家单位认领了微心愿？", "128个")
+    assert reader.showable("多少家单位认领了微心愿？", "30余家")
+    assert not reader.showable("嶗山區一共有幾個街道？", "0.3亩")  # traditional script too
+    assert reader.showable("崂山区有多少名党员？", "3.4万名")
+    assert reader.showable("社区有多少人？", "1.7万")  # no measure word given: the model decides
+
+
 def test_slot_verdict_only_for_typed_questions(model) -> None:
     assert reader.slot_verdict("社区每月组织什么活动？", [DISTRICT], model=model) is None
     assert reader.slot_verdict("康城社区是哪一年建成的？", [DISTRICT], model=model) > 0.5

@@ -1093,18 +1093,36 @@ def short_answer(
     return span if span is not None and span.confidence >= model.threshold else None
 
 
+# A rate asked (增幅, 覆盖率, 百分之几, ...) is answered by a share; a count asked with a measure
+# word (多少家, 几个) by a count in that measure word, when the span names one.
+_RATE_ASKED = re.compile(r"(?:增幅|增速|涨幅|降幅|率|比重|占比|比例|百分之几|百分比|几成)")
+_RATE = re.compile(r"[%％‰]|百分|成|倍")
+_MEASURES = frozenset("个家名户座项件条所位次处栋辆台只张本篇部届批类种支人元亩米吨岁")
+_MEASURE_ASKED = re.compile(r"(?:多少|几)([个家名户座项件条所位次处栋辆台只张本篇部届批类种支人元亩米吨岁])")
+_MEASURE_GIVEN = re.compile(r"(?:[0-9]+(?:[.,][0-9]+)*|[零〇一二两三四五六七八九十百千万亿]+)[万亿千百十]*[多余]?(.)")
+
+
 def showable(question: str, span: str) -> bool:
     """Whether a span can be shown as the answer, at any confidence: the question asks for
-    something (not why or how, nor a bare keyword), and a number (多少, 几) or a time (哪一年, 何时)
-    is answered by a span holding a numeral or, for a time, a word of time. (The confidence is
-    fitted on CMRC's questions over whole paragraphs; a keyword query or a passage of a few
-    words is none of that.)"""
+    something (not why or how, nor a bare keyword); a number (多少, 几) or a time (哪一年, 何时)
+    is answered by a span holding a numeral or, for a time, a word of time; a rate by a share
+    (%, 百分, 成, 倍); a count in a measure word (多少家) not by a count in another (128个).
+    (The confidence is fitted on CMRC's questions over whole paragraphs; a keyword query or a
+    passage of a few words is none of that.)"""
     asked = asked_type(question)
     if asked is None:
         return False
     if asked in ("quantity", "time", "duration"):
-        norm = _norm(span)
-        return bool(_NUMBER.search(norm)) or (asked == "time" and any(c in _TIME_CHARS for c in norm))
+        norm, q = _norm(span), _norm(question)
+        if asked == "time":
+            return bool(_NUMBER.search(norm)) or any(c in _TIME_CHARS for c in norm)
+        if not _NUMBER.search(norm):
+            return False
+        if asked == "quantity" and _RATE_ASKED.search(q) and not _RATE.search(norm):
+            return False
+        wanted, given = _MEASURE_ASKED.search(q), _MEASURE_GIVEN.search(norm)
+        if wanted and given and given.group(1) in _MEASURES and given.group(1) != wanted.group(1):
+            return False
     return True
 
 
