@@ -91,14 +91,18 @@ def variants(index: Index, question: str, rng: random.Random, drop: float) -> li
     return [question, keywords, "".join(kept)]
 
 
+def content_sentences(index: Index, p: Passage, shortest: int) -> list[list[str]]:
+    """The content words of each of the passage's sentences that has at least ``shortest``."""
+    runs = ([t for t in index.segmenter.content_runs(s) if t is not None] for s in split_sentences(p.text))
+    return [words for words in runs if len(words) >= shortest]
+
+
 def pseudo_questions(index: Index, rng: random.Random, per_passage: int = 3) -> list[tuple[str, str]]:
     """(question, passage key) made from the corpus itself: a run of 3-6 content words of one of
     a passage's sentences, sometimes with one left out, as a person typing keywords would."""
     out = []
     for p in index.passages:
-        sentences = [w for w in (
-            [t for t in index.segmenter.content_runs(s) if t is not None] for s in split_sentences(p.text)
-        ) if len(w) >= 4]
+        sentences = content_sentences(index, p, 4)
         for words in rng.sample(sentences, min(per_passage, len(sentences))):
             n = rng.randint(3, min(6, len(words)))
             start = rng.randrange(len(words) - n + 1)
@@ -118,9 +122,7 @@ def asked_questions(index: Index, rng: random.Random, per_passage: int = 2) -> l
     (是多少？, 有哪些？, 是谁？, ...) -- whatever the sentence holds, as a person asking does not know."""
     out = []
     for p in index.passages:
-        sentences = [w for w in (
-            [t for t in index.segmenter.content_runs(s) if t is not None] for s in split_sentences(p.text)
-        ) if len(w) >= 3]
+        sentences = content_sentences(index, p, 3)
         for words in rng.sample(sentences, min(per_passage, len(sentences))):
             n = rng.randint(2, min(4, len(words)))
             start = rng.randrange(len(words) - n + 1)
