@@ -88,3 +88,16 @@ def test_another_operating_point(district):
     sure = confidence(district, "渔港码头")
     assert A.should_answer(sure, threshold=sure) and not A.should_answer(sure, threshold=min(sure + 0.01, 1.0))
     assert len(DISTRICT) >= 5  # (BM25's idf needs 5+ passages)
+
+
+def test_the_readers_verdict_weighs_in(temple):
+    # A count asked of a passage with none of the asked kind near the question's words is less
+    # likely answered than the same result with a confident candidate there.
+    found = A.find(temple, "太清宫有多少座殿？", 8)
+    assert found.reading.verdict is not None  # a typed slot is asked, so the reader gave a verdict
+    hits = found.hits
+    none_there = decision.confidence(temple, found.query, hits, verdict=0.0)
+    one_there = decision.confidence(temple, found.query, hits, verdict=0.9)
+    assert none_there < one_there
+    untyped = decision.signals(temple, found.query, hits, verdict=None)
+    assert untyped[decision.FEATURES.index("asks_slot")] == 0 and untyped[decision.FEATURES.index("slot_found")] == 0
