@@ -26,9 +26,11 @@ Every example goes through ``answer.find`` as a question to the bot does: the ra
 reader's rerank and its slot verdict, which is one of the signals.
 
 Logistic regression with an L2 penalty, fitted by Newton's method on standardised signals,
-classes weighted equally. The operating point is the probability below which at most
-``--max-false-decline`` of the answerable examples (0 and 3) whose first passage is right would
-be declined (or ``--threshold``); ``eval`` prints what that point does on every question set.
+classes weighted equally. The operating point is ``--threshold`` (0.1, chosen from the
+trade-off table ``eval`` prints: it declines the same seed answerable questions as 0.075, the
+point ``--threshold 0`` gives, and more of every unanswerable set; README "Answer quality"), or
+with ``--threshold 0`` the probability below which at most ``--max-false-decline`` of the
+training questions whose first passage is right would be declined.
 """
 
 from __future__ import annotations
@@ -193,8 +195,9 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty (default 1.0)")
-    ap.add_argument("--threshold", type=float, default=None,
-                    help="the operating point, as chosen from eval's trade-off table (default: by --max-false-decline)")
+    ap.add_argument("--threshold", type=float, default=0.1,
+                    help="the operating point, as chosen from eval's trade-off table (default 0.1; 0: by "
+                         "--max-false-decline)")
     ap.add_argument("--max-false-decline", type=float, default=0.005,
                     help="share of answerable trial questions with a right first passage that may be declined")
     ap.add_argument("--drop", type=float, default=0.6, help="share of content words a variant leaves out")
@@ -211,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     model = decision.Model(mean, scale, coef, intercept, 0.5)
     p = model.probability(x)
     right = p[np.isin(g, (0, 3, 5)) & (y == 1)]
-    threshold = args.threshold if args.threshold is not None else float(np.quantile(right, args.max_false_decline))
+    threshold = args.threshold or float(np.quantile(right, args.max_false_decline))
     print(f"{int(use.sum())} examples ({int(y[use].sum())} positive) in {time.perf_counter() - t0:.1f} s")
     for name, c in sorted(zip(decision.FEATURES, coef), key=lambda fc: -abs(fc[1])):
         print(f"  {name:<16} {c:+.3f}")
