@@ -40,7 +40,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -93,25 +93,27 @@ def variants(index: Index, question: str, rng: random.Random, drop: float) -> li
     return [question, keywords, "".join(kept)]
 
 
-def content_sentences(index: Index, p: Passage, shortest: int) -> list[list[str]]:
-    """The content words of each of the passage's sentences that has at least ``shortest``."""
-    runs = ([t for t in index.segmenter.content_runs(s) if t is not None] for s in split_sentences(p.text))
-    return [words for words in runs if len(words) >= shortest]
+def sampled_runs(index: Index, rng: random.Random, per_passage: int, least: int,
+                 most: int) -> Iterator[tuple[list[str], str]]:
+    """(run, passage key): a run of ``least``-``most`` content words of each of ``per_passage``
+    sentences of every passage (sentences of at least ``least + 1`` content words)."""
+    for p in index.passages:
+        runs = ([t for t in index.segmenter.content_runs(s) if t is not None] for s in split_sentences(p.text))
+        sentences = [words for words in runs if len(words) > least]
+        for words in rng.sample(sentences, min(per_passage, len(sentences))):
+            n = rng.randint(least, min(most, len(words)))
+            start = rng.randrange(len(words) - n + 1)
+            yield words[start : start + n], p.key
 
 
 def pseudo_questions(index: Index, rng: random.Random, per_passage: int = 3) -> list[tuple[str, str]]:
     """(question, passage key) made from the corpus itself: a run of 3-6 content words of one of
     a passage's sentences, sometimes with one left out, as a person typing keywords would."""
     out = []
-    for p in index.passages:
-        sentences = content_sentences(index, p, 4)
-        for words in rng.sample(sentences, min(per_passage, len(sentences))):
-            n = rng.randint(3, min(6, len(words)))
-            start = rng.randrange(len(words) - n + 1)
-            run = words[start : start + n]
-            if n > 3 and rng.random() < 0.5:
-                run.pop(rng.randrange(n))
-            out.append(("".join(run), p.key))
+    for run, key in sampled_runs(index, rng, per_passage, 3, 6):
+        if len(run) > 3 and rng.random() < 0.5:
+            run.pop(rng.randrange(len(run)))
+        out.append(("".join(run), key))
     return out
 
 
@@ -122,14 +124,8 @@ def asked_questions(index: Index, rng: random.Random, per_passage: int = 2) -> l
     """(question, passage key) made from the corpus itself as a person asks, not types keywords:
     a run of 2-4 content words of one of a passage's sentences, then a question ending
     (是多少？, 有哪些？, 是谁？, ...) -- whatever the sentence holds, as a person asking does not know."""
-    out = []
-    for p in index.passages:
-        sentences = content_sentences(index, p, 3)
-        for words in rng.sample(sentences, min(per_passage, len(sentences))):
-            n = rng.randint(2, min(4, len(words)))
-            start = rng.randrange(len(words) - n + 1)
-            out.append(("".join(words[start : start + n]) + rng.choice(ENDINGS), p.key))
-    return out
+    # (rng.choice after each run is drawn: the generator is lazy, so the draws interleave)
+    return [("".join(run) + rng.choice(ENDINGS), key) for run, key in sampled_runs(index, rng, per_passage, 2, 4)]
 
 
 def _add(rows: list, labels: list, groups: list, index: Index, question: str,
