@@ -6,6 +6,7 @@ import difflib
 import ipaddress
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -211,11 +212,14 @@ def _listen(value: str | None) -> str:
     return listen
 
 
+def _one_of(name: str, value: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{name} is malformed: use one of {', '.join(choices)}")
+    return value
+
+
 def _level(value: str | None) -> str:
-    level = (value or "INFO").upper()
-    if level not in _LEVELS:
-        raise ConfigError(f"LOG_LEVEL is malformed: use one of {', '.join(_LEVELS)}")
-    return level
+    return _one_of("LOG_LEVEL", (value or "INFO").upper(), _LEVELS)
 
 
 def _time_zone(value: str | None, from_environment: bool) -> str | None:
@@ -234,10 +238,7 @@ def _time_zone(value: str | None, from_environment: bool) -> str | None:
 
 
 def _backend(value: str | None) -> str:
-    backend = (value or "embedded").lower()
-    if backend not in BACKENDS:
-        raise ConfigError(f"SEARCH_BACKEND is malformed: use one of {', '.join(BACKENDS)}")
-    return backend
+    return _one_of("SEARCH_BACKEND", (value or "embedded").lower(), BACKENDS)
 
 
 def _sphinxql_url(value: str | None, backend: str) -> str | None:
