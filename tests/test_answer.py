@@ -15,6 +15,7 @@ try:  # before bot: puts the project root on sys.path
 except ImportError:  # tests/ imported as a package
     from tests.corpus_samples import CHERRY, DISTRICT, DOCTOR, FISHING, WASTE, passages
 from bot.answering import answer as A
+from bot.answering import reader
 from bot.search.corpus import Passage
 from bot.search.index import Hit, Index
 
@@ -373,7 +374,7 @@ def test_the_quote_is_the_sentence_with_the_kind_of_answer_asked_for():
 
 def _with_short(hit: Hit, span_text: str) -> A.Answer:
     start = hit.passage.text.index(span_text)
-    span = A.Short(span_text, start, start + len(span_text), 0.9, 0)
+    span = reader.Span(span_text, start, start + len(span_text), 0.9, "quantity")
     return A.Answer("问题", (A.make_quote(hit, span),), (hit,), short=span)
 
 

@@ -49,24 +49,13 @@ class Quote:
 
 
 @dataclass(frozen=True)
-class Short:
-    """The answer itself, as it stands in a passage: ``passage_text[start:end] == text``."""
-
-    text: str
-    start: int
-    end: int
-    confidence: float  # the reader's probability that it is right
-    passage: int = 0  # which of the passages read (0: the first)
-
-
-@dataclass(frozen=True)
 class Answer:
     question: str
     quotes: tuple[Quote, ...]  # best first; empty when nothing was found
     candidates: tuple[Hit, ...] = ()  # what was ranked, also when declined (for logs and eval)
     more: bool = False  # a further page would hold a quote (for the "more results" button)
     confidence: float = 0.0  # the decision's probability that the best passage answers
-    short: Short | None = None  # the answer itself, in quotes[0]'s passage (shown first)
+    short: reader.Span | None = None  # the answer itself, in quotes[0]'s passage (shown first)
 
     @property
     def answered(self) -> bool:
@@ -119,7 +108,7 @@ def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
 class Reading:
     """What the reader made of the first passages."""
 
-    short: Short | None  # the most confident span, when sure enough to show
+    short: reader.Span | None  # the most confident span, when sure enough to show
     verdict: float | None  # reader.slot_verdict: is a candidate of the asked type there?
 
 
@@ -137,8 +126,7 @@ def find(index: Index, question: str, n: int) -> Found:
     if not USE_READER or not hits or reader.asked_type(question) is None:
         return Found(q, hits, Reading(None, None))  # (a question that asks nothing has no span to show)
     texts = [h.passage.text for h in hits[: reader.PASSAGES]]
-    span = reader.short_answer(question, texts, segmenter=index.segmenter)
-    short = Short(span.text, span.start, span.end, span.confidence, span.passage) if span else None
+    short = reader.short_answer(question, texts, segmenter=index.segmenter)
     # (slot_verdict reads the same passages again from the reader's cache: one reading each.)
     return Found(q, hits, Reading(short, reader.slot_verdict(question, texts, segmenter=index.segmenter)))
 
@@ -148,7 +136,7 @@ def ranking_is_sure(hits: Sequence[Hit]) -> bool:
     return len(hits) == 1 or (len(hits) > 1 and hits[1].score <= SURE_RATIO * hits[0].score)
 
 
-def make_quote(hit: Hit, short: Short | None = None) -> Quote:
+def make_quote(hit: Hit, short: reader.Span | None = None) -> Quote:
     """The quote of a hit: around the short answer when there is one (which alone is marked),
     else around the most telling question words (the most telling one marked)."""
     weights = dict(zip(hit.matched, hit.weights)) if hit.weights else None
