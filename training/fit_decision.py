@@ -55,6 +55,7 @@ from bot.search import text  # noqa: E402
 from bot.search.cache import load_or_build  # noqa: E402
 from bot.search.corpus import Passage, split_sentences  # noqa: E402
 from bot.search.index import Index  # noqa: E402
+from training.newton import fit_logistic  # noqa: E402
 
 SQUAD = ROOT / "eval" / "cmrc2018-squad"
 SEARCH_K = 8
@@ -168,26 +169,6 @@ def examples(drop: float, seed_value: int = 13) -> tuple[np.ndarray, np.ndarray,
     return np.array(rows), np.array(labels, float), np.array(groups)
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Standardise, then Newton's method on the weighted, L2-penalised log loss."""
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    sample = np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1)) * len(y)
-    w = np.zeros(z.shape[1])
-    penalty = np.full(z.shape[1], l2)
-    penalty[-1] = 0.0  # not the intercept
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-(z @ w)))
-        grad = z.T @ (sample * (p - y)) + penalty * w
-        hess = (z * (sample * p * (1 - p))[:, None]).T @ z + np.diag(penalty)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return mean, scale, w[:-1], float(w[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--l2", type=float, default=1.0, help="L2 penalty (default 1.0)")
@@ -206,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     groups = [int(k) for k in args.groups.split(",")]
     x, y, g = examples(args.drop)
     use = np.isin(g, groups)
-    mean, scale, coef, intercept = fit(x[use], y[use], args.l2)
+    mean, scale, coef, intercept = fit_logistic(x[use], y[use], args.l2, balanced=True)
     model = decision.Model(mean, scale, coef, intercept, 0.5)
     p = model.probability(x)
     right = p[np.isin(g, (0, 3, 5)) & (y == 1)]

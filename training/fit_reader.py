@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:
 
 from bot.answering import reader  # noqa: E402
 from bot.search import text  # noqa: E402
+from training.newton import fit_logistic, standardise  # noqa: E402
 
 SQUAD = ROOT / "eval" / "cmrc2018-squad"
 SEED_QA = ROOT / "eval" / "seed-qa-dev2.jsonl"
@@ -171,13 +172,6 @@ def featurise(items: Sequence[Item], seg: text.Segmenter) -> list[Example]:
 # --------------------------------------------------------------------------- fitting
 
 
-def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = x.mean(axis=0, dtype=np.float64)
-    scale = x.std(axis=0, dtype=np.float64)
-    scale[scale < 1e-9] = 1.0
-    return mean, scale
-
-
 def _softmax(z: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     sizes = np.diff(offsets)
     top = np.repeat(np.maximum.reduceat(z, offsets[:-1]), sizes)
@@ -221,24 +215,6 @@ def fit_softmax(x: np.ndarray, offsets: np.ndarray, y: np.ndarray, l2: float, it
         if done:
             break
     return w
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Standardise, then Newton's method on the L2-penalised log loss (as fit_decision.py)."""
-    mean, scale = standardise(x)
-    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    w = np.zeros(z.shape[1])
-    penalty = np.full(z.shape[1], l2)
-    penalty[-1] = 0.0
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-(z @ w)))
-        grad = z.T @ (p - y) + penalty * w
-        hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return mean, scale, w[:-1], float(w[-1])
 
 
 def targets(f1: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
