@@ -7,6 +7,7 @@ limits; each test ends with ``assert not api.errors``.
 from __future__ import annotations
 
 import asyncio
+import html
 import shutil
 import time
 from pathlib import Path
@@ -292,6 +293,28 @@ async def test_empty_inline_query_explains_how_to_use_it(fake_api, service):
     [result] = call.params["results"]
     assert f"@{BOT}" in result["input_message_content"]["message_text"]
     assert not call.params.get("next_offset")
+    assert not fake_api.errors
+
+
+async def test_a_close_decline_says_so_and_shows_the_nearest_passage(fake_api, service, monkeypatch):
+    from bot.answering import decision
+
+    # between RELATED_FLOOR and the operating point: declined, but close
+    monkeypatch.setattr(decision, "confidence", lambda *args, **kwargs: (answering.RELATED_FLOOR + 0.1) / 2)
+    async with running(fake_api, service):
+        fake_api.private_message("崂山区有多少家高新技术企业？")
+        private = await _reply_to(fake_api)
+        fake_api.inline_query("崂山区有多少家高新技术企业？")
+        inline = (await fake_api.await_calls("answerInlineQuery"))[0]
+    text = private.params["text"]
+    assert text.startswith(html.escape(answering.NOT_DIRECT, quote=False) + "\n\n<blockquote>")
+    assert "答：" not in text and "《" in text  # no short answer; the source is named
+    datas = [b["callback_data"] for b in _buttons(private)]
+    assert not any(d.startswith(("v:", "m:")) for d in datas)  # no votes, no "more": not an answer
+    [result] = inline.params["results"]
+    assert result["title"] == "没有直接答案 · 最接近的资料"
+    assert result["input_message_content"]["message_text"].startswith(html.escape(answering.NOT_DIRECT, quote=False))
+    print("\n--- private (declined, close)\n" + text + "\n--- inline\n" + str(result["title"]))
     assert not fake_api.errors
 
 

@@ -235,6 +235,7 @@ def report(res: Results, n_seed: int, n_cmrc: int, out: Out = print) -> None:
         out(res.cmrc_to_seed.row("CMRC dev questions -> seed corpus"))
         out(res.seed_to_cmrc.row("seed answerable -> CMRC corpus"))
     tradeoff(res, threshold, out)
+    related(res, threshold, out)
     short_answers(res, out)
 
 
@@ -262,8 +263,8 @@ def short_answers(res: Results, out: Out = print) -> None:
         out(f"  {t:9.2f} " + "".join(f"{c:>34}" for c in cells) + mark)
 
 
-def tradeoff(res: Results, threshold: float, out: Out = print) -> None:
-    """What each operating point of the decision declines, on every set (the one in use marked)."""
+def _columns(res: Results) -> list[tuple[str, list[Outcome]]]:
+    """The sets the decision is weighed on, those with questions."""
     answerable = res.seed(lambda k: k not in UNANSWERABLE_KINDS)
     columns: list[tuple[str, list[Outcome]]] = [
         ("seed ans", answerable),
@@ -274,7 +275,25 @@ def tradeoff(res: Results, threshold: float, out: Out = print) -> None:
         ("CMRC>seed", res.cmrc_to_seed.outcomes),
         ("seed>CMRC", res.seed_to_cmrc.outcomes),
     ]
-    columns = [(name, outcomes) for name, outcomes in columns if outcomes]
+    return [(name, outcomes) for name, outcomes in columns if outcomes]
+
+
+def related(res: Results, threshold: float, out: Out = print) -> None:
+    """Of the declined questions, those shown the nearest passage as related content (decision
+    probability >= answer.RELATED_FLOOR), and how many of those passages answer them."""
+    cells = []
+    for name, outcomes in _columns(res):
+        declined = [o for o in outcomes if o.confidence < threshold]
+        close = [o for o in declined if o.confidence >= answering.RELATED_FLOOR]
+        right = f", {sum(o.first_right for o in close)} right" if outcomes[0].answerable else ""
+        cells.append(f"{name} {len(close)} of {len(declined)}{right}")
+    out(f"declined, shown the nearest passage as related (probability >= {answering.RELATED_FLOOR}): "
+        + "; ".join(cells))
+
+
+def tradeoff(res: Results, threshold: float, out: Out = print) -> None:
+    """What each operating point of the decision declines, on every set (the one in use marked)."""
+    columns = _columns(res)
     out("decision trade-off: share declined at each threshold on the probability "
         "(answerable sets: lower is better; the rest: higher)")
     out("  threshold " + "".join(f"{name:>11}" for name, _ in columns))

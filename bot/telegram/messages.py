@@ -20,7 +20,7 @@ from telegram import (
 
 from bot.answering import answer as answering
 from bot.answering import followup
-from bot.answering.answer import Answer
+from bot.answering.answer import Answer, Quote
 from bot.answering.service import MAX_RESULTS, Service, base36
 from bot.ops.documents import Added, Listed
 from bot.search import text
@@ -112,7 +112,7 @@ def answer_keyboard(
                 Callback("para", service.generation, str(service.position(q.passage)))
             ),
         )
-        for n, q in enumerate(ans.quotes, start=offset + 1)
+        for n, q in enumerate(ans.quotes or ans.related, start=offset + 1)
         if q.text != q.passage.context
     ]
     if paragraph_buttons:
@@ -204,7 +204,7 @@ def inline_results(
         return [_inline_help(bot_username)], None
     if ans is None or not ans.answered:
         if offset == 0:
-            return [_inline_not_found()], None
+            return [_inline_related(service, ans.related[0]) if ans and ans.related else _inline_not_found()], None
         return [], None
     quotes = ans.quotes[offset : offset + INLINE_PAGE]
     has_more = len(ans.quotes) > offset + INLINE_PAGE
@@ -237,6 +237,18 @@ def _inline_help(bot_username: str | None) -> InlineQueryResultArticle:
         description=f"例如：{at} 崂山区有多少家高新技术企业？",
         input_message_content=InputTextMessageContent(
             f"在任意聊天中输入 {at} 加中文问题，即可从资料中查找并引用原文。"
+        ),
+    )
+
+
+def _inline_related(service: Service, q: Quote) -> InlineQueryResultArticle:
+    """A declined question that came close: the nearest passage, said not to be an answer."""
+    return InlineQueryResultArticle(
+        id=f"{service.generation}:{service.position(q.passage)}",
+        title="没有直接答案 · 最接近的资料",
+        description=f"{q.passage.title}｜" + _first_words(q.text),
+        input_message_content=InputTextMessageContent(
+            html.escape(answering.NOT_DIRECT, quote=False) + "\n" + answering.quote_html(q), parse_mode="HTML"
         ),
     )
 
