@@ -101,3 +101,27 @@ def test_the_readers_verdict_weighs_in(temple):
     assert none_there < one_there
     untyped = decision.signals(temple, found.query, hits, verdict=None)
     assert untyped[decision.FEATURES.index("asks_slot")] == 0 and untyped[decision.FEATURES.index("slot_found")] == 0
+
+
+def test_a_number_the_best_passage_does_not_hold_lowers_the_confidence(temple):
+    def numbers_missing(index: Index, question: str) -> float:
+        found = A.find(index, question, 8)
+        return decision.signals(index, found.query, found.hits)[decision.FEATURES.index("numbers_missing")]
+
+    assert numbers_missing(temple, "北九水景区有几处潭瀑？") == 0  # no number asked
+    assert numbers_missing(temple, "太清宫公元前140年建成时叫什么？") == 0  # the passage holds 140
+    assert numbers_missing(temple, "2023年北九水景区有几处潭瀑？") == 1
+    assert confidence(temple, "2023年北九水景区有几处潭瀑？") < confidence(temple, "北九水景区有几处潭瀑？")
+    # a document's name may date its paragraphs (今年, 上半年): the year is held there
+    dated = Index(passages(TEMPLE, doc="2023-temple", title="崂山名胜"))
+    assert numbers_missing(dated, "2023年北九水景区有几处潭瀑？") == 0
+
+
+def test_a_name_the_corpus_never_uses_lowers_the_confidence(district):
+    found = A.find(district, "深圳的渔港码头", 8)
+    x = decision.signals(district, found.query, found.hits)
+    assert x[decision.FEATURES.index("names_unknown_any")] == 1  # 深圳: a place, by jieba's tags
+    assert x[decision.FEATURES.index("names_unknown")] > 0
+    found = A.find(district, "渔港码头", 8)
+    assert decision.signals(district, found.query, found.hits)[decision.FEATURES.index("names_unknown_any")] == 0
+    assert confidence(district, "深圳的渔港码头") < confidence(district, "渔港码头")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.answering import reader
 from bot.search.bm25 import K1
 from bot.search.index import Hit, Index, Query
 
@@ -49,7 +52,15 @@ FEATURES = (
     "asks_slot",  # 1 when the question asks for a typed slot (a number, a time, a person, a place)
     "slot_found",  # the reader's confidence in the best candidate of that type in the first
     # passages (0 when none stands there; 0 when no slot is asked)
+    "names_unknown",  # share of the question's words that are names (a place, a person, an
+    # organisation, by jieba's dictionary tags) the corpus never uses: it asks about something else
+    "names_unknown_any",  # 1 when there is one
+    "numbers_missing",  # share of the question's numbers (2023, 11, ...) that the best passage,
+    # its document's title and name lack: a figure for another year
+    "numbers_asked",  # 1 when the question holds a number of two digits or more
 )
+
+_NUMBERS = re.compile(r"[0-9]{2,}(?:\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,16 @@ def signals(index: Index, q: Query, hits: Sequence[Hit], verdict: float | None =
     x[17] = x[14] - max(known, default=0.0) if unknown else -max(known, default=0.0)
     x[18] = verdict is not None
     x[19] = verdict or 0.0
+    names = [w for w in unknown if reader.is_name(w)]
+    x[20] = len(names) / len(words) if words else 0.0
+    x[21] = bool(names)
+    numbers = set(_NUMBERS.findall(q.text))
+    if numbers:
+        # (a document's name or title may date it where its paragraphs say 今年 or 上半年)
+        p = top.passage
+        held = set(_NUMBERS.findall(unicodedata.normalize("NFKC", f"{p.text} {p.title} {p.doc}")))
+        x[22] = len(numbers - held) / len(numbers)
+        x[23] = 1.0
     return x
 
 

@@ -1211,3 +1211,13 @@ def _longest_common(a: list[str], b: list[str]) -> int:
             best = max(best, row[j])
             prev = cur
     return best
+
+
+# --------------------------------------------------------------------------- names
+
+_NAME_TAGS = frozenset(_POS_ID[t] for t in ("nr", "ns", "nt"))
+
+
+def is_name(word: str) -> bool:
+    """A person, a place or an organisation by jieba's dictionary tags (崂山区, 深圳, 王秀兰)."""
+    return _pos_table().get(word) in _NAME_TAGS
