@@ -44,8 +44,8 @@ def questions_for(index, count: int, seed: int) -> list[str]:
 
 
 def clear_caches() -> None:
-    for f in (reader._passage, reader._words, reader._sentence_words, reader._question, reader._reading,
-              reader._numeric_kind):
+    for f in (reader._passage, reader._words, reader._sentence_words, reader._runs, reader._question,
+              reader._reading, reader._numeric_kind, reader.asked_type):
         f.cache_clear()
 
 
@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             answering.answer(index, q, k=3)
             bare.append(time.perf_counter() - t)
             answering.USE_READER = True
-            reader._reading.cache_clear()  # (it keeps a question's reading: the rounds repeat questions)
+            # (they keep a question's reading and type: the rounds repeat questions)
+            reader._reading.cache_clear()
+            reader.asked_type.cache_clear()
             t = time.perf_counter()
             ans = answering.answer(index, q, k=3)
             whole.append(time.perf_counter() - t)

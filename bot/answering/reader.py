@@ -24,13 +24,14 @@ Everything here is pure: strings in, a ``Span`` (or None) out.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
 import threading
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
@@ -98,8 +99,10 @@ SLOT_KINDS = {
 }
 
 
+@lru_cache(maxsize=1 << 12)
 def asked_type(question: str) -> str | None:
-    """What the question asks for: one of ASKED, or None (why, how, yes or no)."""
+    """What the question asks for: one of ASKED, or None (why, how, yes or no). (Cached: an
+    answer asks it of its question three times.)"""
     q = _norm(question)
     for name, pattern in _ASKS_RE:
         if pattern.search(q):
@@ -448,10 +451,10 @@ class _Question:
     after_wh: str  # the word just after the question word (the unit of 多少名, the 街道 of 哪个街道)
     before_wh: str  # the word just before it (the 有 of 有多少)
     chars: frozenset[str]  # the question's Han characters
-    char_codes: np.ndarray  # ... their code points
+    char_codes: np.ndarray  # ... their code points, in order
     content: tuple[bool, ...]  # which of ``words`` are content words (not 的, 是, 有, ...)
-    left_text: np.ndarray  # the question's characters before the question word (code points)
-    right_text: np.ndarray  # ... and after it
+    left_text: str  # the question's characters before the question word
+    right_text: str  # ... and after it
     bigrams: tuple[str, ...]  # its Han character bigrams, the question word's aside
 
 
@@ -489,7 +492,7 @@ def _question(question: str, segmenter: text.Segmenter) -> _Question:
         q, asked, words, side, weight, after[0][0] if after else "", before[-1][0] if before else "",
         frozenset(_HAN.findall(q)), _code_points("".join(sorted(set(_HAN.findall(q))))),
         tuple(text.is_content(w) for w in words),
-        _code_points(left_text), _code_points(right_text), tuple(sorted(bigrams)),
+        left_text, right_text, tuple(sorted(bigrams)),
     )
 
 
@@ -589,12 +592,14 @@ def _block_sizes() -> tuple[int, ...]:
 _BLOCK_STARTS = len(BASE) + np.r_[0, np.cumsum(_block_sizes())[:-1]]
 
 
+_BLOCK_CATS = np.array([0, 1, 2, 3, 4, 5, 8, 9, *(col for _, col, _ in _CROSSED)])  # each block's column of ``cats``
+_BLOCK_ASKED = np.array([0] * 8 + [len(v) for _, _, v in _CROSSED])  # a crossed block: its columns per asked
+
+
 def one_hot_columns(c: Candidates) -> np.ndarray:
-    """For each candidate, the columns of FEATURES past BASE that are 1 (one per block)."""
-    cats = c.cats.astype(np.int64)
-    values = [cats[:, k] for k in (0, 1, 2, 3, 4, 5, 8, 9)]
-    values += [c.asked * len(v) + cats[:, col] for _, col, v in _CROSSED]
-    return np.column_stack(values) + _BLOCK_STARTS
+    """For each candidate, the columns of FEATURES past BASE that are 1 (one per block; a row
+    each, in memory too: Ranker.candidate_scores sums them row by row)."""
+    return np.take(c.cats, _BLOCK_CATS, axis=1).astype(np.int64) + (c.asked * _BLOCK_ASKED + _BLOCK_STARTS)
 
 
 def expand(c: Candidates) -> np.ndarray:
@@ -609,7 +614,10 @@ def candidates(
     question: str, passage: str, segmenter: text.Segmenter | None = None, *, sentences: int = SENTENCES
 ) -> Candidates | None:
     """The candidate spans of the passage's best ``sentences`` sentences for the question, and
-    their features (None: nothing to read)."""
+    their features (None: nothing to read).
+
+    What does not depend on the question (the candidates, their kinds and shapes) is read once
+    per passage (``_runs``); here, only how they stand to the question's words."""
     seg = segmenter or default_segmenter()
     q = _question(question, seg)
     p = _passage(passage)
@@ -623,8 +631,8 @@ def candidates(
 
     # The sentences that hold most of the question (by the words' rarity, in Chinese at large
     # and in this passage: its name, in every sentence, says little about which one answers).
-    which = np.repeat(np.arange(nq), [len(o) for o in found])  # the word of each occurrence
-    occ_start = np.concatenate(found) if nq else np.zeros(0, np.int64)
+    which = np.array([k for k, o in enumerate(found) for _ in o], np.int64)  # the word of each occurrence
+    occ_start = np.array([i for o in found for i in o], np.int64)
     word_len = np.array([len(word) for word in q.words], np.int64)
     occ_end = occ_start + word_len[which]
     held = np.zeros((nq, n_sent))
@@ -634,25 +642,26 @@ def candidates(
     content_w = np.where(content, w, 0.0)
     wsum, csum, lsum = w.sum() or 1.0, content_w.sum() or 1.0, local_w.sum() or 1.0
     share, content_share, local_share = w @ held / wsum, content_w @ held / csum, local_w @ held / lsum
-    bigrams = np.array([
-        sum(g in p.norm[a:b] for g in q.bigrams) / max(len(q.bigrams), 1) for a, b in p.sentences
-    ])
+    bigrams = _bigram_share(p, q.bigrams)
     order = np.argsort(-(content_share + local_share + bigrams), kind="stable")
     rank = np.empty(n_sent, np.int64)
     rank[order] = np.arange(n_sent)
-    t = _words(passage, tuple(sorted(order[:sentences].tolist())), seg)
+    chosen = tuple(sorted(order[:sentences].tolist()))
+    t = _words(passage, chosen, seg)
     if not len(t.first):
         return None
-    n = len(t)
-    wi, wj = t.first, t.last
-    s, e = t.starts[wi], t.ends[wj]
-    m = len(wi)
+    r = _runs(passage, chosen, seg)
+    wi, wj, s, e = r.first, r.last, r.starts, r.ends
+    m = len(r)
     x = np.zeros((m, len(BASE)), order="F")  # filled a column at a time
+    x[:, _SHAPE_COLUMNS] = r.shape
+    x[:, _LENGTH_COLUMNS] = r.lengths
 
     # Where the question's words stand around each word, in characters: the nearest before a
     # word's start and after its end, in its sentence (``far`` when none; ``_any``: anywhere).
-    far = 1e4
+    far = _FAR
     size = len(p.norm) + 1
+    reach = max(far, size)  # the longest distance: the decays' tables reach it
     last_end = np.full((nq, size), -1, np.int64)  # the last occurrence's end at or before each position
     last_end[which, occ_end] = occ_end
     last_end = np.maximum.accumulate(last_end, axis=1)[:, t.starts]
@@ -666,18 +675,19 @@ def candidates(
     right_any = np.where(after_end < size, after_end - t.ends, far)
     right = np.where(after_end < bounds[:, 1], right_any, far)
     inside_end = np.where(after_start < size, after_start + word_len[:, None], far)  # first one from a word on
-    decay = 0.7 ** (np.abs(side) - 1)
-    before_w = np.where(side < 0, w * decay, 0.0)
-    after_w = np.where(side > 0, w * decay, 0.0)
+    fading = 0.7 ** (np.abs(side) - 1)
+    before_w = np.where(side < 0, w * fading, 0.0)
+    after_w = np.where(side > 0, w * fading, 0.0)
     bsum, asum = before_w.sum() or 1.0, after_w.sum() or 1.0
-    x[:, _B["left_near"]] = (before_w @ np.exp(-left / 2) / bsum)[wi]
-    x[:, _B["left_far"]] = (before_w @ np.exp(-left / 10) / bsum)[wi]
-    x[:, _B["right_near"]] = (after_w @ np.exp(-right / 2) / asum)[wj]
-    x[:, _B["right_far"]] = (after_w @ np.exp(-right / 10) / asum)[wj]
-    x[:, _B["crossed"]] = (before_w @ np.exp(-right / 4) / bsum)[wj] + (after_w @ np.exp(-left / 4) / asum)[wi]
+    decay = {tau: _decay(tau, reach) for tau in (2, 3, 4, 10, 16, 48)}  # decay[tau][d] = exp(-d / tau)
+    x[:, _B["left_near"]] = (before_w @ decay[2][left] / bsum)[wi]
+    x[:, _B["left_far"]] = (before_w @ decay[10][left] / bsum)[wi]
+    x[:, _B["right_near"]] = (after_w @ decay[2][right] / asum)[wj]
+    x[:, _B["right_far"]] = (after_w @ decay[10][right] / asum)[wj]
+    x[:, _B["crossed"]] = (before_w @ decay[4][right] / bsum)[wj] + (after_w @ decay[4][left] / asum)[wi]
     # Nearness on either side: over the words, the nearer side's closeness.
-    nearest = np.minimum(left[:, wi], right[:, wj])
-    e48 = np.exp(-nearest / 48)  # and the rest by powers of it: exp(-d / 24) = e48 ** 2, ...
+    left_c, right_c = left[:, wi], right[:, wj]  # each question word's distance from each candidate
+    e48 = decay[48][np.minimum(left_c, right_c)]  # and the rest by powers of it: exp(-d / 24) = e48 ** 2, ...
     e24 = e48 * e48
     e16 = e24 * e48
     e8 = e16 * e16
@@ -687,161 +697,249 @@ def candidates(
         ("local_near_8", local_w, lsum, 8), ("local_near_24", local_w, lsum, 24),
     ):
         x[:, _B[name]] = weights @ closeness[tau] / total
-    x[:, _B["near_any_16"]] = w @ np.exp(-np.minimum(left_any[:, wi], right_any[:, wj]) / 16) / wsum
+    x[:, _B["near_any_16"]] = w @ decay[16][np.minimum(left_any[:, wi], right_any[:, wj])] / wsum
     if nq:
         x[:, _B["rarest_near"]] = closeness[8][int(np.argmax(w))]
     x[:, _B["holds_question_word"]] = w @ (inside_end[:, wi] <= e) / wsum
     # In the question's order: its words before the question word before the candidate, those
     # after it after.
-    before_side, after_side = (side < 0)[:, None], (side > 0)[:, None]
-    is_left, is_right = (left < far)[:, wi], (right < far)[:, wj]
-    x[:, _B["order_kept"]] = local_w @ ((before_side & is_left) | (after_side & is_right)) / lsum
-    broken = (before_side & is_right & ~is_left) | (after_side & is_left & ~is_right)
-    x[:, _B["order_broken"]] = local_w @ broken / lsum
+    before_side = (side < 0)[:, None]  # (the rest stand after it)
+    is_left, is_right = left_c < far, right_c < far
+    kept = np.where(before_side, is_left, is_right)
+    x[:, _B["order_kept"]] = local_w @ kept / lsum
+    x[:, _B["order_broken"]] = local_w @ (np.where(before_side, is_right, is_left) & ~kept) / lsum
     # The content words nearest the question word (the 职业 of 的职业是什么), nearest the candidate.
-    before_content = np.flatnonzero((side < 0) & content)
-    after_content = np.flatnonzero((side > 0) & content)
-    if len(before_content):
-        x[:, _B["left_anchor"]] = np.exp(-left[before_content[np.argmax(side[before_content])], wi] / 3)
-    if len(after_content):
-        x[:, _B["right_anchor"]] = np.exp(-right[after_content[np.argmin(side[after_content])], wj] / 3)
+    anchors = [k for k in range(nq) if q.content[k]]
+    if before_content := [k for k in anchors if q.side[k] < 0]:
+        x[:, _B["left_anchor"]] = decay[3][left_c[max(before_content, key=q.side.__getitem__)]]
+    if after_content := [k for k in anchors if q.side[k] > 0]:
+        x[:, _B["right_anchor"]] = decay[3][right_c[min(after_content, key=q.side.__getitem__)]]
     # The question's own wording just before the question word, just before the candidate
     # (党员有 of 党员有多少名 before 6558名), a gap of a character or two allowed; and after.
-    suffix = _copied(p.chars, q.left_text, t.starts, backwards=True)[wi]
-    prefix = _copied(p.chars, q.right_text, t.ends, backwards=False)[wj]
-    x[:, _B["suffix_match"]] = np.log1p(suffix)
-    x[:, _B["suffix_2"]] = suffix >= 2
-    x[:, _B["prefix_match"]] = np.log1p(prefix)
-    x[:, _B["prefix_2"]] = prefix >= 2
+    for copied, columns in (
+        (_copied(p.norm, q.left_text, s, backwards=True), ("suffix_match", "suffix_2", "suffix_best")),
+        (_copied(p.norm, q.right_text, e, backwards=False), ("prefix_match", "prefix_2", "prefix_best")),
+    ):
+        if copied.any():  # (else its three columns are 0)
+            match = np.log1p(copied)
+            x[:, _B[columns[0]]] = match
+            x[:, _B[columns[1]]] = copied >= 2
+            x[:, _B[columns[2]]] = (match > 0) & (match >= match.max() - 1e-9)  # the passage's longest copy
     # The words right next to the question word, right next to the candidate.
-    has_prev, has_next = wi > 0, wj < n - 1
-    prev_i, next_i = np.maximum(wi - 1, 0), np.minimum(wj + 1, n - 1)
-    has_prev &= t.sentence[prev_i] == t.sentence[wi]
-    has_next &= t.sentence[next_i] == t.sentence[wj]
     if q.before_wh:
-        is_before_wh = np.array([word == q.before_wh for word in t.words], bool)
-        x[:, _B["adjacent_before"]] = has_prev & is_before_wh[prev_i]
-        x[:, _B["before_gap"]] = np.exp(-left[q.words.index(q.before_wh), wi] / 3)
+        x[:, _B["adjacent_before"]] = r.word_ids[:, 2] == r.vocab.get(q.before_wh, _NO_WORD)
+        x[:, _B["before_gap"]] = decay[3][left_c[q.words.index(q.before_wh)]]
     if q.after_wh:
-        is_after_wh = np.array([word == q.after_wh for word in t.words], bool)
-        x[:, _B["adjacent_after"]] = has_next & is_after_wh[next_i]
+        x[:, _B["adjacent_after"]] = r.word_ids[:, 3] == r.vocab.get(q.after_wh, _NO_WORD)
         ends_with = np.zeros(len(p.norm) + 1, bool)
-        ends_with[_occurrences(p.norm, q.after_wh) + len(q.after_wh)] = True
+        ends_with[[i + len(q.after_wh) for i in _occurrences(p.norm, q.after_wh)]] = True
         x[:, _B["unit_after"]] = ends_with[e]
         # ... or just its last character: 什么颜色 -> 亮灰色, 哪支球队 -> 天津泰达队
         head = q.after_wh[-1]
         x[:, _B["head_after"]] = (p.chars[np.maximum(e - 1, 0)] == ord(head)) & bool(_HAN.match(head))
     # Does the candidate repeat the question?
-    asked_words = set(q.words)
-    in_question = np.array([word in asked_words and len(word) > 1 for word in t.words], bool)
-    x[:, _B["first_in_question"]] = in_question[wi]
-    x[:, _B["last_in_question"]] = in_question[wj]
-    in_q = np.r_[0, np.cumsum(np.isin(p.chars, q.char_codes))]
+    in_question = np.zeros(len(r.vocab), bool)  # of the passage's words
+    in_question[[r.vocab[word] for word in set(q.words) if len(word) > 1 and word in r.vocab]] = True
+    x[:, _B["first_in_question"]] = in_question[r.word_ids[:, 0]]
+    x[:, _B["last_in_question"]] = in_question[r.word_ids[:, 1]]
+    in_q = _prefix_counts(_among(p.chars, q.char_codes))  # the question's characters up to each position
     han = p.han[e] - p.han[s]
     x[:, _B["in_question"]] = np.where(han > 0, (in_q[e] - in_q[s]) / np.maximum(han, 1), 0.0)
     # Its sentence and clause.
-    sentence = t.sentence[wi]
+    sentence = r.sentence
     x[:, _B["sentence_share"]] = share[sentence]
     x[:, _B["sentence_content"]] = content_share[sentence]
     x[:, _B["sentence_bigrams"]] = bigrams[sentence]
     x[:, _B["sentence_local"]] = local_share[sentence]
     x[:, _B["sentence_best"]] = rank[sentence] == 0
     x[:, _B["sentence_rank"]] = np.log1p(rank[sentence])
-    x[:, _B["first_sentence"]] = sentence == 0
     clause_held = np.zeros((nq, int(t.clause[-1]) + 1))
-    for k, o_s in enumerate(found):
-        at = np.searchsorted(t.starts, o_s, side="right") - 1
-        ok = (at >= 0) & (o_s < t.ends[np.maximum(at, 0)])
-        clause_held[k, t.clause[at[ok]]] = 1.0
-    x[:, _B["clause_share"]] = (w @ clause_held / wsum)[t.clause[wi]]
-    # Its shape.
-    n_words = wj - wi + 1
-    x[:, _B["log_chars"]] = np.log1p(e - s)
-    x[:, _B["log_words"]] = np.log1p(n_words)
-    starts_clause = ~has_prev | t.stop[prev_i]
-    ends_clause = ~has_next | t.stop[next_i]
-    x[:, _B["clause_start"]] = starts_clause
-    x[:, _B["clause_end"]] = ends_clause
-    x[:, _B["whole_clause"]] = starts_clause & ends_clause
-    next_mark = np.where(has_next, t.marks[next_i], 0)
-    x[:, _B["de_after"]] = next_mark == 1
-    x[:, _B["deng_after"]] = next_mark == 2
-    x[:, _B["time_unit"]] = t.marks[wj] == 3
-    x[:, _B["has_comma"]] = p.commas[e] > p.commas[s]
-    x[:, _B["has_de"]] = p.des[e] > p.des[s]
-    x[:, _B["unbalanced"]] = np.any(p.balance[:, e] != p.balance[:, s], axis=0)
-    opened = np.where(s > 0, p.opener[np.maximum(s - 1, 0)], 0)
-    closes = np.where(e < len(p.norm), p.closer[np.minimum(e, len(p.norm) - 1)], 0)
-    quoted = (opened > 0) & (opened == closes) & (opened <= _QUOTE_KINDS)
-    x[:, _B["quoted"]] = quoted
-    before = np.where(has_prev, t.before[prev_i], 0)
-    for k, (name, _) in enumerate(_BEFORE):
-        x[:, _B[f"before_{name}"]] = before == k + 1
+    at = np.searchsorted(t.starts, occ_start, side="right") - 1  # the word of each occurrence's start
+    ok = (at >= 0) & (occ_start < t.ends[np.maximum(at, 0)])
+    clause_held[which[ok], t.clause[at[ok]]] = 1.0
+    x[:, _B["clause_share"]] = (w @ clause_held / wsum)[r.clause]
     # Its kind, against what is asked; against the others of its kind.
-    kinds = _kinds(p, t, wi, wj, s, e, quoted)
+    kinds = r.kinds
     wanted = SLOT_KINDS.get(q.asked or "")
     if wanted is not None:
         x[:, _B["slot_match"]] = kinds == _KIND_ID[wanted]
         x[:, _B["slot_other"]] = (kinds != _KIND_ID[wanted]) & (kinds != _KIND_ID["phrase"])
-    for name, col in (("suffix_best", "suffix_match"), ("prefix_best", "prefix_match")):
-        v = x[:, _B[col]]
-        x[:, _B[name]] = (v > 0) & (v >= v.max() - 1e-9)
     near = x[:, _B["local_near_24"]]
-    nearest_of_kind = np.zeros(m, bool)
-    for k in range(len(KINDS) - 1):  # not "phrase"
-        of_kind = kinds == k
-        if of_kind.any():
-            nearest_of_kind |= of_kind & (near >= near[of_kind].max() - 1e-9) & (near > 0)
+    nearest = np.full(len(KINDS), np.inf)  # per kind, the nearness of its nearest ("phrase", or none there: inf)
+    if len(r.by_kind):
+        nearest[r.kinds_there] = np.maximum.reduceat(near[r.by_kind], r.kind_starts) - 1e-9
+    nearest_of_kind = (near >= nearest[kinds]) & (near > 0)
     x[:, _B["nearest_of_kind"]] = nearest_of_kind
     if wanted is not None:
         x[:, _B["slot_nearest"]] = nearest_of_kind & (kinds == _KIND_ID[wanted])
-    cats = np.column_stack([
-        t.pos[wi], t.pos[wj], np.where(has_prev, t.pos[prev_i], _POS_ID["punct"]),
-        np.where(has_next, t.pos[next_i], _POS_ID["punct"]), kinds, np.searchsorted(_LENGTHS, n_words),
-        np.searchsorted(_COARSE, n_words), before, t.lexical[wi], t.lexical[wj],
-    ])
     asked = _ASKED_ID[q.asked] if q.asked is not None else _NONE_ID
-    return Candidates(s, e, x, cats, np.column_stack([wi, wj]), asked)
+    return Candidates(s, e, x, r.cats.astype(np.int64), r.words, asked)
 
 
-def _copied(chars: np.ndarray, wording: np.ndarray, at: np.ndarray, *, backwards: bool, gaps: int = 2,
+def _bigram_share(p: _Passage, bigrams: tuple[str, ...]) -> np.ndarray:
+    """Per sentence of the passage, the share of the (two-character) ``bigrams`` it holds."""
+    held = [0] * len(p.sentences)
+    starts = [a for a, _ in p.sentences]
+    for g in bigrams:
+        sentences = set()
+        i = p.norm.find(g)
+        while i >= 0:
+            k = bisect.bisect_right(starts, i) - 1  # the sentence it starts in, if any
+            if k >= 0 and i + len(g) <= p.sentences[k][1]:
+                sentences.add(k)
+            i = p.norm.find(g, i + 1)
+        for k in sentences:
+            held[k] += 1
+    return np.array(held) / max(len(bigrams), 1)
+
+
+def _copied(norm: str, wording: str, at: np.ndarray, *, backwards: bool, gaps: int = 2,
             longest: int = 12) -> np.ndarray:
     """How many characters of ``wording`` stand right before (``backwards``: its last ones) or
     right after (its first ones) each position in ``at``, a gap of up to ``gaps`` characters
     allowed (at half a character each)."""
-    n, k_max = len(chars), min(len(wording), longest)
-    best = np.zeros(len(at))
+    n, k_max = len(norm), min(len(wording), longest)
     if k_max == 0 or n == 0:
-        return best
+        return np.zeros(len(at))
     # Only where the nearest character of the wording stands can a copy end (or start).
     edge = wording[-1] if backwards else wording[0]
-    count: dict[int, int] = {}
-    for i in np.flatnonzero(chars == edge).tolist():
+    best = np.zeros(n + 1 + gaps)  # per position: the longest copy there, less half a character a gap
+    i = norm.find(edge)
+    while i >= 0:
         k = 1
-        if backwards:
-            while k < k_max and i - k >= 0 and chars[i - k] == wording[-k - 1]:
+        if backwards:  # a copy that ends just before i + 1: before i + 1 + g, a gap of g
+            while k < k_max and i - k >= 0 and norm[i - k] == wording[-k - 1]:
                 k += 1
-            count[i + 1] = k  # a copy that ends just before position i + 1
-        else:
-            while k < k_max and i + k < n and chars[i + k] == wording[k]:
+            positions = range(i + 1, i + 2 + gaps)
+        else:  # a copy that starts at i: after i - g
+            while k < k_max and i + k < n and norm[i + k] == wording[k]:
                 k += 1
-            count[i] = k  # a copy that starts at position i
-    if not count:
-        return best
-    for g in range(gaps + 1):
-        shifted = at - g if backwards else at + g
-        found = np.array([count.get(x, 0) for x in shifted.tolist()], float)
-        best = np.maximum(best, np.where(found > 0, found - 0.5 * g, 0.0))
-    return best
+            positions = range(i, max(i - gaps, 0) - 1, -1)
+        for g, pos in enumerate(positions):
+            best[pos] = max(best[pos], k - 0.5 * g)
+        i = norm.find(edge, i + 1)
+    return best[at]
 
 
-def _occurrences(norm: str, word: str, limit: int = 64) -> np.ndarray:
+def _among(chars: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Which of the code points ``chars`` are among ``codes`` (in order): np.isin, quicker for a few."""
+    if not len(codes):
+        return np.zeros(len(chars), bool)
+    return codes[np.minimum(np.searchsorted(codes, chars), len(codes) - 1)] == chars
+
+
+def _prefix_counts(counts: np.ndarray) -> np.ndarray:
+    """The sums of the first i counts, for i = 0 .. len(counts) (np.r_[0, np.cumsum(counts)])."""
+    sums = np.zeros(len(counts) + 1, np.int64)
+    sums[1:] = counts
+    return sums.cumsum(out=sums)
+
+
+_FAR = 10_000  # the distance, in characters, of a word that is not there
+
+
+@lru_cache(maxsize=64)
+def _decay(tau: float, reach: int = _FAR) -> np.ndarray:
+    """exp(-d / tau) for the distances d = 0 .. reach: distances in characters are whole
+    numbers, so ``_decay(tau, reach)[d]`` looks up what np.exp(-d / tau) computes, bit for bit,
+    in a fraction of the time."""
+    return np.exp(-np.arange(reach + 1) / tau)
+
+
+def _occurrences(norm: str, word: str, limit: int = 64) -> list[int]:
     found: list[int] = []
     i = norm.find(word) if word else -1
     while i >= 0 and len(found) < limit:
         found.append(i)
         i = norm.find(word, i + len(word))
-    return np.array(found, dtype=np.int64)
+    return found
+
+
+# The columns of BASE that the question leaves alone: the candidate's shape and its context.
+_SHAPE = (
+    "first_sentence", "clause_start", "clause_end", "whole_clause", "de_after", "deng_after", "has_comma",
+    "has_de", "unbalanced", "quoted", "time_unit", *(f"before_{name}" for name, _ in _BEFORE),
+)
+_SHAPE_COLUMNS = np.array([_B[name] for name in _SHAPE])
+_LENGTH_COLUMNS = np.array([_B["log_chars"], _B["log_words"]])
+_NO_WORD = -2  # the id of a word the passage lacks (-1: no word there)
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """The candidates of a passage's chosen sentences, and what of them the question leaves
+    alone: where they stand, their words, kind and shape (read once per passage: ``_runs``)."""
+
+    first: np.ndarray  # first word (of the chosen sentences' words)
+    last: np.ndarray  # last word
+    starts: np.ndarray  # character offsets in the passage
+    ends: np.ndarray
+    words: np.ndarray  # Candidates.words: first word, last word
+    sentence: np.ndarray  # sentence number
+    clause: np.ndarray  # clause number (of the first word)
+    shape: np.ndarray  # len x len(_SHAPE), 0 or 1: those columns of BASE
+    lengths: np.ndarray  # len x 2: log_chars, log_words
+    cats: np.ndarray  # Candidates.cats (int8)
+    by_kind: np.ndarray  # the rows of a kind but "phrase", by kind ...
+    kind_starts: np.ndarray  # ... where each kind starts in them ...
+    kinds_there: np.ndarray  # ... and which kind it is
+    vocab: dict[str, int]  # the words, numbered
+    word_ids: np.ndarray  # len x 4: ids of the first word, the last, the one before, after (-1: none in the sentence)
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    @property
+    def kinds(self) -> np.ndarray:
+        return self.cats[:, 4]
+
+
+@lru_cache(maxsize=1 << 8)
+def _runs(passage: str, chosen: tuple[int, ...], segmenter: text.Segmenter) -> _Runs:
+    """The candidates of the ``chosen`` sentences of a passage, with all of their description
+    that does not depend on the question (cached: a running bot reads the same passages again
+    and again; some 60 kB a passage of the seed corpus)."""
+    p, t = _passage(passage), _words(passage, chosen, segmenter)
+    wi, wj = t.first, t.last
+    s, e = t.starts[wi], t.ends[wj]
+    n = len(t)
+    # The words just before and after it, in its sentence.
+    prev_i, next_i = np.maximum(wi - 1, 0), np.minimum(wj + 1, n - 1)
+    has_prev = (wi > 0) & (t.sentence[prev_i] == t.sentence[wi])
+    has_next = (wj < n - 1) & (t.sentence[next_i] == t.sentence[wj])
+    n_words = wj - wi + 1
+    starts_clause = ~has_prev | t.stop[prev_i]
+    ends_clause = ~has_next | t.stop[next_i]
+    next_mark = np.where(has_next, t.marks[next_i], 0)
+    opened = np.where(s > 0, p.opener[np.maximum(s - 1, 0)], 0)
+    closes = np.where(e < len(p.norm), p.closer[np.minimum(e, len(p.norm) - 1)], 0)
+    quoted = (opened > 0) & (opened == closes) & (opened <= _QUOTE_KINDS)
+    before = np.where(has_prev, t.before[prev_i], 0)
+    sentence = t.sentence[wi]
+    shape = np.column_stack([
+        sentence == 0, starts_clause, ends_clause, starts_clause & ends_clause, next_mark == 1, next_mark == 2,
+        p.commas[e] > p.commas[s], p.des[e] > p.des[s], np.any(p.balance[:, e] != p.balance[:, s], axis=0),
+        quoted, t.marks[wj] == 3, *(before == k + 1 for k in range(len(_BEFORE))),
+    ])
+    lengths = np.column_stack([np.log1p(e - s), np.log1p(n_words)])
+    kinds = _kinds(p, t, wi, wj, s, e, quoted)
+    cats = np.column_stack([
+        t.pos[wi], t.pos[wj], np.where(has_prev, t.pos[prev_i], _POS_ID["punct"]),
+        np.where(has_next, t.pos[next_i], _POS_ID["punct"]), kinds, np.searchsorted(_LENGTHS, n_words),
+        np.searchsorted(_COARSE, n_words), before, t.lexical[wi], t.lexical[wj],
+    ]).astype(np.int8)
+    by_kind = np.flatnonzero(kinds != _KIND_ID["phrase"])
+    by_kind = by_kind[np.argsort(kinds[by_kind], kind="stable")]
+    kinds_there, kind_starts = np.unique(kinds[by_kind], return_index=True)
+    vocab: dict[str, int] = {}
+    ids = np.array([vocab.setdefault(word, len(vocab)) for word in t.words], np.int64)
+    word_ids = np.column_stack([ids[wi], ids[wj], np.where(has_prev, ids[prev_i], -1),
+                                np.where(has_next, ids[next_i], -1)])
+    runs = _Runs(wi, wj, s, e, np.column_stack([wi, wj]), sentence, t.clause[wi], shape, lengths, cats, by_kind,
+                 kind_starts, kinds_there, vocab, word_ids)
+    for a in (s, e, runs.words, shape, lengths, cats, word_ids):
+        a.flags.writeable = False  # (shared by every question read in the passage)
+    return runs
 
 
 def _kinds(p: _Passage, t: _Words, wi: np.ndarray, wj: np.ndarray, s: np.ndarray, e: np.ndarray,
@@ -967,6 +1065,16 @@ class Reading:
 
     shortlist: Candidates  # the first model's best (and their neighbours), ordered by the second
     probability: np.ndarray  # the second model's softmax over the shortlist
+    confidences: dict[tuple[Model, int], float] = field(default_factory=dict, repr=False, compare=False)
+
+    def confidence(self, model: Model, row: int = 0) -> float:
+        """The confidence model's probability that the shortlist's ``row`` (the winner by
+        default) is right; kept in ``confidences`` (best_span and slot_verdict ask it of the
+        same reading, often of the same row)."""
+        key = (model, row)
+        if key not in self.confidences:
+            self.confidences[key] = float(model.confidence.probability(self.confidence_features(row)[None, :])[0])
+        return self.confidences[key]
 
     @property
     def span(self) -> tuple[int, int, int]:
@@ -978,7 +1086,7 @@ class Reading:
         """CONFIDENCE of the shortlist's ``row`` (the winner by default), against the best other."""
         p = self.probability
         c = self.shortlist
-        top, others = float(p[row]), np.delete(p, row)
+        top, others = float(p[row]), np.concatenate((p[:row], p[row + 1 :]))
         kind = int(c.kinds[row])
         asked = ASKED[c.asked] if c.asked < len(ASKED) else None
         wanted = SLOT_KINDS.get(asked or "")
@@ -1005,9 +1113,13 @@ def _overlap_f1(starts: np.ndarray, ends: np.ndarray, row: int) -> np.ndarray:
 
 
 def neighbours(c: Candidates, winner_words: np.ndarray) -> np.ndarray:
-    """Rows of the candidates whose ends lie within SHIFT words of the winner's (it among them)."""
-    d = c.words - winner_words
-    return np.flatnonzero((np.abs(d[:, 0]) <= SHIFT) & (np.abs(d[:, 1]) <= SHIFT))
+    """Rows of the candidates whose ends lie within SHIFT words of the winner's (it among them);
+    with several winners (``winner_words``: a row each), of any of them."""
+    first, last = c.words[:, 0], c.words[:, 1]
+    near = np.zeros(len(c), bool)
+    for a, b in np.reshape(winner_words, (-1, 2)).tolist():
+        near |= (np.abs(first - a) <= SHIFT) & (np.abs(last - b) <= SHIFT)
+    return np.flatnonzero(near)
 
 
 AROUND = 3  # the shortlist holds the neighbours of the first model's best few
@@ -1020,8 +1132,10 @@ def shortlist_rows(c: Candidates, first_scores: np.ndarray, size: int = SHORTLIS
         return np.arange(len(c))
     top = np.argpartition(-first_scores, size - 1)[:size]
     best = top[np.argsort(-first_scores[top])[:around]]
-    near = [neighbours(c, c.words[b]) for b in best]
-    return np.unique(np.concatenate([top, *near]))
+    keep = np.zeros(len(c), bool)
+    keep[top] = True
+    keep[neighbours(c, c.words[best])] = True
+    return np.flatnonzero(keep)
 
 
 def rank(c: Candidates, model: Model, shortlist: int = SHORTLIST) -> Reading:
@@ -1029,7 +1143,7 @@ def rank(c: Candidates, model: Model, shortlist: int = SHORTLIST) -> Reading:
     c = c.take(shortlist_rows(c, model.first.scores(c.base), shortlist))
     z = model.second.candidate_scores(c)
     order = np.argsort(-z, kind="stable")
-    c, z = c.take(order), z[order]
+    z, starts, ends = z[order], c.starts[order], c.ends[order]
     p = np.exp(z - z[0])
     p /= p.sum()
     # The winner: the span of most expected overlap with the others, weighed by their sharpened
@@ -1037,13 +1151,17 @@ def rank(c: Candidates, model: Model, shortlist: int = SHORTLIST) -> Reading:
     # span they share. (CMRC 2018 dev, held-out folds: EM +0.01, F1 +0.016 over the argmax.)
     sharp = p**MBR_POWER
     sharp /= sharp.sum()
-    ov = np.maximum(0, np.minimum(c.ends[:, None], c.ends[None, :]) - np.maximum(c.starts[:, None], c.starts[None, :]))
-    length = c.ends - c.starts
+    ov = np.maximum(0, np.minimum(ends[:, None], ends[None, :]) - np.maximum(starts[:, None], starts[None, :]))
+    length = ends - starts
     best = int(np.argmax((2 * ov / (length[:, None] + length[None, :])) @ sharp))
     if best:
-        first = np.r_[best, np.delete(np.arange(len(c)), best)]
-        c, p = c.take(first), p[first]
-    return Reading(c, p)
+        order, p = _to_front(order, best), _to_front(p, best)
+    return Reading(c.take(order), p)
+
+
+def _to_front(a: np.ndarray, k: int) -> np.ndarray:
+    """``a`` with its element ``k`` first, the others in their order."""
+    return np.concatenate((a[k : k + 1], a[:k], a[k + 1 :]))
 
 
 @lru_cache(maxsize=256)
@@ -1061,9 +1179,8 @@ def read(
     r = _reading(question, passage, segmenter, model)
     if r is None:
         return None
-    conf = float(model.confidence.probability(r.confidence_features()[None, :])[0])
     s, e, kind = r.span
-    return Span(passage[s:e], s, e, conf, KINDS[kind])
+    return Span(passage[s:e], s, e, r.confidence(model), KINDS[kind])
 
 
 def best_span(
@@ -1149,8 +1266,7 @@ def slot_verdict(
             continue
         rows = np.flatnonzero(r.shortlist.kinds == _KIND_ID[wanted])
         if len(rows):
-            conf = model.confidence.probability(r.confidence_features(int(rows[0]))[None, :])[0]
-            best = max(best, float(conf))
+            best = max(best, r.confidence(model, int(rows[0])))
     return best
 
 
