@@ -121,15 +121,18 @@ class Index:
         # Rerank the pool: a passage that holds more of the question's words comes first.
         wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
         covered = self.coverages(q, pool_rows)
+        # (min: float32 sums may pass 1.0 by ~1e-7)
+        fused_pool = [
+            min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, row) for i, row in zip(pool, pool_rows)
+        ]
+        scores = [f * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * cov) for f, (_, cov) in zip(fused_pool, covered)]
+        best = sorted(range(len(pool)), key=lambda j: (-scores[j], self.passages[pool_rows[j]].key))[:k]
         hits = []
-        for i, row, cov in zip(pool, pool_rows, covered):
-            w = float(raw_words[i])
-            raw = (w, float(fused[i]) - word_share * w)  # (the fused sum is grams + share * words)
-            # (min: float32 sums may pass 1.0 by ~1e-7)
-            fused_i = min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, row)
-            hits.append(self._hit(row, fused_i, wanted, cov, raw))
-        hits.sort(key=lambda h: (-h.score, h.passage.key))
-        return hits[:k]
+        for j in best:
+            w = float(raw_words[pool[j]])
+            raw = (w, float(fused[pool[j]]) - word_share * w)  # (the fused sum is grams + share * words)
+            hits.append(self._hit(pool_rows[j], fused_pool[j], wanted, covered[j], raw))
+        return hits
 
     def _fused_scores(self, q: Query) -> tuple[np.ndarray, float, np.ndarray, float]:
         """Every passage's fused score (``fuse``), in this thread's scratch arrays: the next search
@@ -169,38 +172,28 @@ class Index:
         searched once for all the rows.
         """
         words = list(dict.fromkeys(q.words))
-        if not words:
+        if not words or not len(rows):
             return [((), 0.0)] * len(rows)
         rows = list(rows)
-        weights: list[float] = []
-        held: list[list[bool]] = []
-        shares: list[list[float] | None] = []
-        for w in words:
-            idf = self.words.term_idf(w)
-            weights.append(self.unknown_idf if idf is None else max(idf, 0.0))
-            held.append(self.words.holds_rows(w, rows).tolist())
+        idf = [self.words.term_idf(w) for w in words]
+        weights = np.array([self.unknown_idf if v is None else max(v, 0.0) for v in idf])
+        held = np.array([self.words.holds_rows(w, rows) for w in words])  # (words x rows)
+        # jieba may split a word differently in the question and the passage: the share of its
+        # character bigrams the passage holds counts instead (all of them: the word is matched).
+        share = np.zeros(held.shape)
+        for n, w in enumerate(words):
             if len(w) >= 2:
-                # jieba may split a word differently in the question and the passage.
                 bigrams = [w[j : j + 2] for j in range(len(w) - 1)]
-                found = np.sum([self.grams.holds_rows(b, rows) for b in bigrams], axis=0)
-                shares.append([int(n) / len(bigrams) for n in found])
-            else:
-                shares.append(None)
-        out = []
-        for c in range(len(rows)):
-            total = got = 0.0
-            matched = []
-            for w, weight, h, share in zip(words, weights, held, shares):
-                total += weight
-                if h[c]:
-                    got += weight
-                    matched.append(w)
-                elif share is not None:
-                    got += weight * share[c]
-                    if share[c] == 1.0:
-                        matched.append(w)
-            out.append((tuple(matched), (got / total if total else 0.0)))
-        return out
+                share[n] = np.sum([self.grams.holds_rows(b, rows) for b in bigrams], axis=0) / len(bigrams)
+        got = weights[:, None] * np.where(held, 1.0, share)
+        # Summed word by word, in the question's order (cumsum adds in order, as a loop would).
+        total = float(np.cumsum(weights)[-1])
+        gots = np.cumsum(got, axis=0)[-1]
+        matched = held | (share == 1.0)
+        return [
+            (tuple(w for w, m in zip(words, matched[:, c]) if m), float(gots[c]) / total if total else 0.0)
+            for c in range(len(rows))
+        ]
 
 
 def fuse(sw: np.ndarray, sg: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, float]:
