@@ -218,11 +218,13 @@ def _normalised_char(ch: str) -> str:
     return text.to_simplified(unicodedata.normalize("NFKC", ch).lower())
 
 
+@lru_cache(maxsize=1 << 12)
 def _normalised_chars(s: str) -> tuple[str, Sequence[int]]:
     """The text normalised char by char, with the index of each normalised char in ``s``.
 
     (Per character, memoised: a passage's few hundred characters are mostly ones seen before,
-    and calling OpenCC once per character was most of the time of an answer.)
+    and calling OpenCC once per character was most of the time of an answer. And per text: the
+    same passages' sentences are weighed again for every question that finds them.)
     """
     parts = list(map(_normalised_char, s))
     norm = "".join(parts)
@@ -231,7 +233,7 @@ def _normalised_chars(s: str) -> tuple[str, Sequence[int]]:
     where: list[int] = []
     for i, n in enumerate(parts):
         where.extend([i] * len(n))
-    return norm, where
+    return norm, tuple(where)
 
 
 def find_marks(s: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
