@@ -113,8 +113,8 @@ def answer(index: Index, question: str, k: int = 3, offset: int = 0) -> Answer:
 
 
 @dataclass(frozen=True)
-class Reading:
-    """What the reader made of the first passages."""
+class ReaderSays:
+    """What the reader made of the first passages (not reader.Reading, its models' output over one passage)."""
 
     short: reader.Span | None  # the most confident span, when sure enough to show
     verdict: float | None  # reader.slot_verdict: is a candidate of the asked type there?
@@ -124,7 +124,7 @@ class Reading:
 class Found:
     query: Query
     hits: list[Hit]  # ranked
-    reading: Reading
+    reading: ReaderSays
 
 
 def find(index: Index, question: str, n: int) -> Found:
@@ -132,11 +132,11 @@ def find(index: Index, question: str, n: int) -> Found:
     q = index.query(question)
     hits = index.search(q, n)
     if not USE_READER or not hits or reader.asked_type(question) is None:
-        return Found(q, hits, Reading(None, None))  # (a question that asks nothing has no span to show)
+        return Found(q, hits, ReaderSays(None, None))  # (a question that asks nothing has no span to show)
     texts = [h.passage.text for h in hits[: reader.PASSAGES]]
     short = reader.short_answer(question, texts, segmenter=index.segmenter)
     # (slot_verdict reads the same passages again from the reader's cache: one reading each.)
-    return Found(q, hits, Reading(short, reader.slot_verdict(question, texts, segmenter=index.segmenter)))
+    return Found(q, hits, ReaderSays(short, reader.slot_verdict(question, texts, segmenter=index.segmenter)))
 
 
 def ranking_is_sure(hits: Sequence[Hit]) -> bool:
