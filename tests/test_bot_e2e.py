@@ -100,6 +100,41 @@ async def test_the_short_answer_leads_in_private_group_and_inline(fake_api, serv
     assert not fake_api.errors
 
 
+UNSURE_QUESTION = "崂山区怎样发展乡村旅游？"  # asks how: no short answer; several passages tell parts of it
+DECLINED_QUESTION = "北京明天的天气怎么样？"
+
+
+async def test_each_kind_of_reply_in_private_group_and_inline(fake_api, service):
+    """A confident fact (the answer first, one quote), an uncertain one (no short answer, three
+    numbered quotes), a declined one: in a private chat, a group (/ask) and inline, as the fake
+    Bot API records them (printed with pytest -s)."""
+    recorded = {}
+    async with running(fake_api, service):
+        for n, question in enumerate((SHORT_QUESTION, UNSURE_QUESTION, DECLINED_QUESTION)):
+            fake_api.private_message(question)
+            private = await _reply_to(fake_api, count=2 * n + 1)
+            fake_api.group_message(f"/ask {question}")
+            group = await _reply_to(fake_api, count=2 * n + 2)
+            fake_api.inline_query(question)
+            inline = (await fake_api.await_calls("answerInlineQuery", count=n + 1))[n]
+            recorded[question] = (private.params["text"], group.params["text"], inline.params["results"])
+    confident, unsure, declined = (recorded[q] for q in (SHORT_QUESTION, UNSURE_QUESTION, DECLINED_QUESTION))
+    for text in confident[:2]:
+        assert text.startswith("答：<b>6558户</b>\n") and text.count("<blockquote>") == 1
+    assert confident[2][0]["title"] == "答：6558户"
+    for text in unsure[:2]:
+        assert not text.startswith("答：") and text.count("<blockquote>") == 3
+        assert text.startswith("1. 《") and "\n\n2. 《" in text and "\n\n3. 《" in text
+    assert len(unsure[2]) >= 2 and not unsure[2][0]["title"].startswith("答：")
+    for text in declined[:2]:
+        assert text == html.escape(answering.NOT_FOUND, quote=False)
+    assert [r["title"] for r in declined[2]] == ["没有找到相关内容"]
+    for question, (private, group, inline) in recorded.items():
+        print(f"\n=== {question}\n--- private\n{private}\n--- group\n{group}\n--- inline, first result\n"
+              f"{inline[0]['title']} | {inline[0].get('description', '')}\n{inline[0]['input_message_content']['message_text']}")
+    assert not fake_api.errors
+
+
 async def test_start_greets_lists_documents_and_offers_examples(fake_api, service):
     async with running(fake_api, service):
         fake_api.private_message("/start")
