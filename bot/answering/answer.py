@@ -339,20 +339,20 @@ def _trimmed_quote_html(quote: Quote, number: int | None, limit: int) -> str:
     return block
 
 
+def quote_text(quote: Quote, number: int | None = None) -> str:
+    """``quote_html`` as plain text: numbered quotes put the number and the source first."""
+    if number is None:
+        return f"「{quote.text}」\n   — {quote.source}"
+    return f"{number}. {quote.source}\n「{quote.text}」"
+
+
 def answer_text(ans: Answer, first_number: int = 1) -> str:
     """The same reply as plain text, for the console and the command line."""
     if not ans.answered:
-        if ans.related:
-            q = ans.related[0]
-            return f"{NOT_DIRECT}\n\n「{q.text}」\n   — {q.source}"
-        return NOT_FOUND
+        return f"{NOT_DIRECT}\n\n{quote_text(ans.related[0])}" if ans.related else NOT_FOUND
     blocks = [f"答：{ans.short.text}"] if ans.short else []
     numbered = _numbered(ans, first_number)
-    for n, q in enumerate(ans.quotes, start=first_number):
-        if numbered:
-            blocks.append(f"{n}. {q.source}\n「{q.text}」")
-        else:
-            blocks.append(f"「{q.text}」\n   — {q.source}")
+    blocks += [quote_text(q, n if numbered else None) for n, q in enumerate(ans.quotes, start=first_number)]
     return "\n\n".join(blocks)
 
 
