@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import re
 import signal
@@ -234,15 +235,11 @@ async def test_a_start_up_call_that_times_out_is_tried_again(monkeypatch):
 
 
 def test_a_webhook_start_with_setwebhook_failing_is_waited_out_and_listens_on_webhook_listen(data_dir):
-    port = _free_port("127.0.0.2")
     with FakeBotAPI() as api:
         api.fail_next("setWebhook", 502, times=4)
-        env = bot_env(api, data_dir, WEBHOOK_URL="https://bot.example.com/hook", WEBHOOK_PORT=str(port),
-                      WEBHOOK_LISTEN="127.0.0.2")
-        with BotProcess(env) as bot:
-            wait_until(lambda: api.webhook is not None, 20, "webhook set", bot)
+        with webhook_bot(api, data_dir, "127.0.0.2") as (bot, port):
             update = _webhook_update(api, f"/ask {QUESTIONS[1]}")
-            _post_update(f"http://127.0.0.2:{port}/hook", update, api.token, wait=20)
+            _post_update(f"http://127.0.0.2:{port}/hook", update, api.token, bot)
             wait_until(lambda: len(ok_sends(api)) == 1, 10, "answer to the webhook update", bot)
             with pytest.raises(OSError):  # only the address asked for
                 socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -300,6 +297,18 @@ def test_what_will_not_fix_itself_stops_the_start_with_one_line_and_its_exit_cod
         assert not ok_sends(api)
 
 
+def test_a_webhook_port_another_process_holds_stops_the_start_with_one_line(data_dir):
+    """What ``webhook_bot`` counts on to pick another port: "cannot listen", exit code 2."""
+    with FakeBotAPI() as api, socket.create_server(("127.0.0.1", 0)) as taken:
+        env = bot_env(api, data_dir, WEBHOOK_URL="https://bot.example.com/hook", LOG_LEVEL="INFO",
+                      WEBHOOK_PORT=str(taken.getsockname()[1]), WEBHOOK_LISTEN="127.0.0.1")
+        with BotProcess(env) as bot:
+            assert bot.wait_exit(START_BUDGET) == ExitCode.BAD_SETTING, bot.err[-2000:]
+        bot.assert_quiet()
+        last = bot.lines()[-1]
+        assert last.startswith("error: WEBHOOK_LISTEN / WEBHOOK_PORT: cannot listen on 127.0.0.1:"), last
+
+
 def test_the_help_lists_every_exit_code():
     from bot.__main__ import EXIT_CODES
 
@@ -332,17 +341,12 @@ def test_get_updates_refused_while_serving_exits_5_with_one_error_line(data_dir,
 
 
 def test_a_revoked_token_while_answering_by_webhook_exits_5_with_one_error_line(data_dir):
-    port = _free_port("127.0.0.1")
     with FakeBotAPI() as api:
-        env = bot_env(api, data_dir, WEBHOOK_URL="https://bot.example.com/hook", WEBHOOK_PORT=str(port),
-                      WEBHOOK_LISTEN="127.0.0.1")
-        with BotProcess(env) as bot:
-            wait_until(lambda: api.webhook is not None, 20, "webhook set", bot)
-            _post_update(f"http://127.0.0.1:{port}/hook", _webhook_update(api, f"/ask {QUESTIONS[1]}"), api.token,
-                         wait=20)
+        with webhook_bot(api, data_dir, "127.0.0.1") as (bot, port):
+            _post_update(f"http://127.0.0.1:{port}/hook", _webhook_update(api, f"/ask {QUESTIONS[1]}"), api.token, bot)
             wait_until(lambda: len(ok_sends(api)) == 1, 10, "first answer", bot)
             api.fail_next("*", 401, times=999)  # the token is revoked: every call is refused
-            _post_update(f"http://127.0.0.1:{port}/hook", _webhook_update(api, f"/ask {QUESTIONS[2]}"), api.token)
+            _post_update(f"http://127.0.0.1:{port}/hook", _webhook_update(api, f"/ask {QUESTIONS[2]}"), api.token, bot)
             assert bot.wait_exit(10) == ExitCode.CUT_OFF
         bot.assert_quiet()
         errors = bot.lines("ERROR")
@@ -422,15 +426,11 @@ async def test_a_batch_the_journal_cannot_record_is_not_confirmed_and_comes_agai
 
 
 def test_a_webhook_update_acknowledged_before_a_sigkill_is_answered_once_after_the_restart(data_dir):
-    port = _free_port("127.0.0.1")
     with FakeBotAPI() as api:
         api.hang_next("sendMessage")  # the answer never gets out
-        env = bot_env(api, data_dir, WEBHOOK_URL="https://bot.example.com/hook", WEBHOOK_PORT=str(port),
-                      WEBHOOK_LISTEN="127.0.0.1")
-        with BotProcess(env) as bot:
-            wait_until(lambda: api.webhook is not None, 20, "webhook set", bot)
+        with webhook_bot(api, data_dir, "127.0.0.1") as (bot, port):
             update = _webhook_update(api, f"/ask {QUESTIONS[1]}")
-            _post_update(f"http://127.0.0.1:{port}/hook", update, api.token, wait=20)  # 200: Telegram is done
+            _post_update(f"http://127.0.0.1:{port}/hook", update, api.token, bot)  # 200: Telegram is done
             wait_until(lambda: api.held_calls("sendMessage") == 1, 10, "the answer in flight", bot)
             bot.kill()
         assert not ok_sends(api)
@@ -467,17 +467,34 @@ def _webhook_update(api: FakeBotAPI, text: str) -> dict:
     return api.pushed_updates[-1]
 
 
-def _post_update(url: str, update: dict, token: str, wait: float = 0.0) -> None:
-    """POST an update as Telegram does (with the secret header); retry while the server starts."""
+def _post_update(url: str, update: dict, token: str, bot: BotProcess) -> None:
+    """POST an update as Telegram does (with the secret header) to the bot's webhook server."""
     request = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST", headers={
         "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": webhook_secret(token)})
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                assert response.status == 200
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    except OSError as exc:
+        raise AssertionError(f"POST {url}: {exc}; the bot's stderr:\n{bot.err[-2000:]}") from None
+
+
+@contextlib.contextmanager
+def webhook_bot(api: FakeBotAPI, data_dir: Path, host: str, tries: int = 5):
+    """The bot serving by webhook on a free port of ``host``, yielded with the port once it listens.
+
+    The port is picked while the fake holds its own (so the two cannot meet), and a port that some
+    other process takes between the pick and the bot's bind (the bot exits: "cannot listen") is
+    given up for another: the POSTs then reach this bot's server and nobody else's.
+    """
+    for _ in range(tries):
+        port = _free_port(host)
+        env = bot_env(api, data_dir, WEBHOOK_URL="https://bot.example.com/hook", WEBHOOK_PORT=str(port),
+                      WEBHOOK_LISTEN=host, LOG_LEVEL="INFO")
+        with BotProcess(env) as bot:
+            wait_until(lambda: "serving @" in bot.err or not bot.running(), START_BUDGET, "the webhook server")
+            if bot.running():
+                yield bot, port
                 return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            if "cannot listen" not in bot.err:
+                raise AssertionError(f"the bot exited ({bot.wait_exit(5)}) before listening:\n{bot.err[-2000:]}")
+    raise AssertionError(f"no port of {host} stayed free for the bot in {tries} tries")
