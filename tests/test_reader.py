@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.answering import reader
@@ -132,3 +133,30 @@ def test_cmrc_scores() -> None:
     assert reader.cmrc_f1("6558户", ["共6558户"]) == pytest.approx(2 * 2 / (2 + 3))
     assert reader.cmrc_f1("沙子口", ["无关", "沙子口街道"]) == pytest.approx(2 * 3 / (3 + 5))
     assert reader.cmrc_f1("别处", ["沙子口街道"]) == 0.0
+
+
+def test_the_shortlist_reads_as_every_candidate_does() -> None:
+    # The bot's first model scores every candidate from its description's parts, and detail
+    # reads all features of its shortlist alone: as the fit reads them for every candidate.
+    for question, passage in (("康城社区一共住了多少户人家？", DISTRICT), ("谁担任康城社区的党委书记？", DISTRICT),
+                              ("青岛啤酒厂是哪一年建的？", BREWERY), ("社区每月组织什么活动？", DISTRICT)):
+        d = reader.describe(question, passage)
+        every = reader.candidates(question, passage)
+        assert d is not None and every is not None
+        assert every.base.shape == (len(d), len(reader.BASE))
+        np.testing.assert_allclose(d.cheap(), every.base[:, : len(reader.CHEAP)], rtol=0, atol=1e-12)
+        rng = np.random.default_rng(0)
+        first = reader.Ranker(rng.random(len(reader.CHEAP)), rng.random(len(reader.CHEAP)) + 0.5,
+                              rng.normal(size=len(reader.CHEAP)))
+        np.testing.assert_allclose(d.scores(first), first.scores(d.cheap()), rtol=0, atol=1e-9)
+        rows = np.arange(0, len(d), 7)
+        some = reader.detail(d, rows)
+        np.testing.assert_allclose(some.base, every.base[rows], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(some.starts, every.starts[rows])
+        np.testing.assert_array_equal(some.cats, every.cats[rows])
+        second = reader.Ranker(rng.random(len(reader.FEATURES)), rng.random(len(reader.FEATURES)) + 0.5,
+                               rng.normal(size=len(reader.FEATURES)))
+        np.testing.assert_allclose(d.shortlist_scores(second, rows, some.base[:, len(reader.CHEAP) :]),
+                                   second.candidate_scores(some), rtol=0, atol=1e-9)
+    assert reader.BASE == reader.CHEAP + reader.DETAIL
+    assert reader.FEATURES[: len(reader.BASE)] == reader.BASE

@@ -6,13 +6,17 @@ Training material: CMRC 2018 ``dev`` (eval/cmrc2018-squad/cmrc2018_dev.json, 3,2
 up to three gold spans each). Its answers are short, like the bot's (median 6 characters);
 ``trial``'s are three times longer, and a model fitted on them learns long spans.
 
-1. Every question is read against its own paragraph: every candidate span (reader.candidates)
-   and its F1 with the nearest gold answer (characters, punctuation dropped, as CMRC scores).
+1. Every question is read against its own paragraph: every candidate span with all of its
+   features (reader.candidates: the bot reads DETAIL for the first model's shortlist alone,
+   the same numbers) and its F1 with the nearest gold answer (characters, punctuation dropped,
+   as CMRC scores).
 2. ``--folds`` cross-validation, split by article: in each fold, on the other folds, the first
-   model (a softmax over every candidate of a question, BASE features) is fitted, then the
+   model (a softmax over every candidate of a question, CHEAP features) is fitted, then the
    second (a softmax over the first's SHORTLIST, FEATURES) on their shortlists; the target is
    the candidates of best F1 (questions whose best candidate scores below 0.5 are left out).
-   The held-out fold is read with them: EM and F1 by CMRC 2018's official definitions, per fold.
+   The held-out fold is read with them as the bot reads (reader.rank): EM and F1 by CMRC 2018's
+   official definitions, and how often the first model's shortlist holds a candidate of best
+   F1, per fold.
 3. Confidence: a logistic regression over CONFIDENCE, fitted on the held-out readings (whose
    models never saw their questions) to predict F1 >= 0.5; the precision / coverage table is
    of held-out confidences (each fold's from a logistic fitted on the other folds' readings).
@@ -260,6 +264,10 @@ def subsample(examples: Sequence[Example], negatives: int, seed: int) -> list[Ex
     return out
 
 
+def first_matrix(e: Example) -> np.ndarray:
+    return e.cands.base[:, : len(reader.CHEAP)]
+
+
 def second_matrix(e: Example) -> np.ndarray:
     return reader.expand(e.cands).astype(np.float32)
 
@@ -267,11 +275,11 @@ def second_matrix(e: Example) -> np.ndarray:
 def fit_models(examples: Sequence[Example], l2: Sequence[float], size: int, negatives: int,
                seed: int) -> tuple[reader.Ranker, reader.Ranker]:
     """The first model on (a sample of) every candidate, the second on the first's shortlists."""
-    first = fit_ranker(subsample(examples, negatives, seed), lambda e: e.cands.base, l2[0])
+    first = fit_ranker(subsample(examples, negatives, seed), first_matrix, l2[0])
     shortlisted = []
     for e in examples:
         if len(e.f1):
-            rows = reader.shortlist_rows(e.cands, first.scores(e.cands.base), size)
+            rows = reader.shortlist_rows(first.scores(first_matrix(e)), size)
             shortlisted.append(Example(e.item, e.cands.take(rows), e.f1[rows]))
     return first, fit_ranker(shortlisted, second_matrix, l2[1])
 
@@ -289,10 +297,10 @@ class Reading:
 
 def read_with(model: reader.Model, question: str, passage: str, answers: Sequence[str],
               seg: text.Segmenter) -> Reading | None:
-    c = reader.candidates(question, passage, seg)
-    if c is None:
+    d = reader.describe(question, passage, seg)
+    if d is None:
         return None
-    r = reader.rank(c, model)
+    r = reader.rank(d, model)
     s, e, _ = r.span
     pred = passage[s:e]
     return Reading(pred, reader.cmrc_em(pred, answers), reader.cmrc_f1(pred, answers), r.confidence_features(),
@@ -346,12 +354,22 @@ def cross_validate(items: Sequence[Item], examples: Sequence[Example], fold: np.
             held.gold[n] = read_with(model, item.question, item.context, item.answers, seg)
             held.bot[n] = [read_with(model, item.question, p, item.answers, seg) for p in passages[n]]
         em, f1 = (np.mean([getattr(held.gold[n], m, 0) for n in rows]) for m in ("em", "f1"))
-        held.lines.append(f"  fold {k}: {len(rows)} questions, EM {em:.3f}, F1 {f1:.3f}")
+        recall = np.mean([shortlisted_best(examples[n], first, args.shortlist) for n in rows])
+        held.lines.append(f"  fold {k}: {len(rows)} questions, EM {em:.3f}, F1 {f1:.3f}; the first model's shortlist "
+                          f"holds a candidate of best F1: {recall:.3f}")
         print(held.lines[-1], f"({time.perf_counter() - t0:.0f} s)", flush=True)
     em, f1 = (np.mean([getattr(r, m, 0) for r in held.gold]) for m in ("em", "f1"))
     held.lines.append(f"  mean: EM {em:.3f}, F1 {f1:.3f}")
     print(held.lines[-1])
     return held
+
+
+def shortlisted_best(e: Example, first: reader.Ranker, size: int) -> bool:
+    """Whether the first model's shortlist holds one of the question's candidates of best F1."""
+    if not len(e.f1):
+        return False
+    rows = reader.shortlist_rows(first.scores(first_matrix(e)), size)
+    return bool(e.f1[rows].max() >= e.f1.max() - 1e-9)
 
 
 def unfitted_confidence() -> reader.Logistic:
@@ -532,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
                 "coef": np.round(r.coef, 6).tolist()}
 
     args.out.write_text(json.dumps({
-        "base": list(reader.BASE), "features": list(reader.FEATURES),
+        "cheap": list(reader.CHEAP), "features": list(reader.FEATURES),
         "first": ranker(first), "second": ranker(second),
         "confidence": {"features": list(reader.CONFIDENCE), **ranker(final), "intercept": round(final.intercept, 6)},
         "threshold": threshold,

@@ -13,7 +13,11 @@ name) fit what the question asks (``asked_type``); do the question's words that 
 question word (the 党员有 of 党员有多少名) stand just before the candidate, and those after (名)
 just after; how near it is to the question's words; does it repeat them; its length, its ends and
 their parts of speech. Two log-linear models rank the candidates of one question against each
-other (softmax): a cheap one over all of them, then a richer one over the best ``SHORTLIST``.
+other (softmax): a cheap one over all of them, by what their first and last words, their
+sentence and their shape tell (CHEAP: worked out once per word of the passage, then looked up),
+then a richer one over the best ``SHORTLIST``, by all of that and by how near each of the
+question's words stands to each candidate (DETAIL: a number per word and candidate, read for
+the shortlist alone).
 A third turns the winner's probability and margin into a confidence: the probability that the
 span is right (F1 >= 0.5 with a gold answer, as CMRC 2018 scores it). All three are fitted
 offline by ``training/fit_reader.py`` on CMRC 2018 dev; their coefficients ship in
@@ -24,7 +28,6 @@ Everything here is pure: strings in, a ``Span`` (or None) out.
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import re
@@ -44,7 +47,7 @@ MODEL_PATH = Path(__file__).with_name("data") / "reader.json"
 MAX_WORDS = 8  # longest candidate, in words, that need not end a clause
 MAX_CLAUSE_WORDS = 30  # ... and one that does
 SENTENCES = 99  # sentences read per passage, those that hold most of the question's words (all, nearly always)
-SHORTLIST = 48  # candidates the first model passes to the second
+SHORTLIST = 32  # candidates the first model passes to the second
 PASSAGES = 1  # passages best_span reads, best first (the time of an answer is in each one read)
 
 
@@ -265,6 +268,20 @@ class _Passage:
     opener: np.ndarray  # per character: which pair it opens (0: none)
     closer: np.ndarray  # per character: which pair it closes
 
+    @cached_property
+    def sentence_of(self) -> list[int]:
+        """char_sentence, as a list (looked up an item at a time)."""
+        return self.char_sentence.tolist()
+
+    @cached_property
+    def bigram_sentences(self) -> dict[str, tuple[int, ...]]:
+        """Each two characters that stand in a sentence: the sentences they stand in."""
+        index: dict[str, set[int]] = {}
+        for k, (a, b) in enumerate(self.sentences):
+            for i in range(a, b - 1):
+                index.setdefault(self.norm[i : i + 2], set()).add(k)
+        return {g: tuple(ks) for g, ks in index.items()}
+
 
 @lru_cache(maxsize=1 << 10)
 def _passage(passage: str) -> _Passage:
@@ -296,7 +313,11 @@ class _Words:
     ends: np.ndarray
     pos: np.ndarray  # coarse POS id
     sentence: np.ndarray  # sentence number (in the passage)
+    sentence_starts: np.ndarray  # its sentence's first character
+    sentence_ends: np.ndarray  # ... and one past its last
     clause: np.ndarray  # clause number (clauses end at _STOPS and at sentence ends)
+    clauses: int  # how many
+    char_clause: np.ndarray  # per character of the passage: the clause number of its word (-1: none)
     stop: np.ndarray  # the word ends a clause (punctuation)
     ok_start: np.ndarray  # a candidate may start here
     ok_end: np.ndarray  # ... and end here
@@ -306,6 +327,7 @@ class _Words:
     numeric: np.ndarray  # a number, or a word of time
     surname: np.ndarray  # a name, or an unknown word, that starts with a common surname
     lexical: np.ndarray  # its LEXICON id (0: none)
+    last_chars: np.ndarray  # the code point of its last character
     first: np.ndarray  # every candidate: its first word ...
     last: np.ndarray  # ... and its last
 
@@ -354,9 +376,14 @@ def _words(passage: str, chosen: tuple[int, ...], segmenter: text.Segmenter) -> 
     surname = np.array([w[0] in _SURNAMES and POS[k] in ("nr", "oov") for w, k in zip(words, pos)], bool)
     lexical = np.array([_LEXICON_ID.get(w, 0) for w in words], np.int64)
     first, last = _spans(words, pos, sentence_a, stop, ok_start, ok_end)
+    bounds = np.array(p.sentences, np.int64).reshape(-1, 2)[sentence_a].T.copy()
+    char_clause = np.full(len(p.norm), -1, np.int64)
+    for a, b, k in zip(starts, ends_a.tolist(), clause.tolist()):
+        char_clause[a:b] = k
     return _Words(
-        tuple(words), starts_a, ends_a, pos, sentence_a, clause, stop, ok_start, ok_end, before, marks, entity,
-        numeric, surname, lexical, first, last,
+        tuple(words), starts_a, ends_a, pos, sentence_a, bounds[0], bounds[1], clause, int(clause[-1]) + 1 if n else 0,
+        char_clause, stop, ok_start, ok_end, before, marks, entity, numeric, surname, lexical, p.chars[ends_a - 1],
+        first, last,
     )
 
 
@@ -451,11 +478,59 @@ class _Question:
     after_wh: str  # the word just after the question word (the unit of 多少名, the 街道 of 哪个街道)
     before_wh: str  # the word just before it (the 有 of 有多少)
     chars: frozenset[str]  # the question's Han characters
-    char_codes: np.ndarray  # ... their code points, in order
     content: tuple[bool, ...]  # which of ``words`` are content words (not 的, 是, 有, ...)
     left_text: str  # the question's characters before the question word
     right_text: str  # ... and after it
     bigrams: tuple[str, ...]  # its Han character bigrams, the question word's aside
+
+    # What every passage asks of the words, as arrays (computed once: _question is cached).
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        return np.array(self.weight, float)
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        return np.array([len(w) for w in self.words], np.int64)
+
+    @cached_property
+    def shares(self) -> tuple[float, ...]:
+        """The weights, summing to 1."""
+        return tuple(w / (sum(self.weight) or 1.0) for w in self.weight)
+
+    @cached_property
+    def content_shares(self) -> tuple[float, ...]:
+        """The weights of the content words (the rest 0), summing to 1."""
+        weights = [w if content else 0.0 for w, content in zip(self.weight, self.content)]
+        return tuple(w / (sum(weights) or 1.0) for w in weights)
+
+    @cached_property
+    def before_side(self) -> np.ndarray:
+        """Which words stand before the question word (the rest stand after it)."""
+        return np.array([k < 0 for k in self.side], bool)
+
+    @cached_property
+    def sided_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The weights of the words before the question word, and after it, fading with the
+        distance from it (0.7 a word), each summing to 1."""
+        fading = self.weights * 0.7 ** (np.abs(np.array(self.side, np.int64)) - 1)
+        before = np.where(self.before_side, fading, 0.0)
+        after = np.where(self.before_side, 0.0, fading)
+        return before / (before.sum() or 1.0), after / (after.sum() or 1.0)
+
+    @cached_property
+    def rarest(self) -> int:
+        """The rarest word (-1: none)."""
+        return int(np.argmax(self.weights)) if self.words else -1
+
+    @cached_property
+    def anchors(self) -> tuple[int, int]:
+        """The content words nearest the question word, before it and after it (-1: none): the
+        职业 of 的职业是什么."""
+        before = [k for k, s in enumerate(self.side) if self.content[k] and s < 0]
+        after = [k for k, s in enumerate(self.side) if self.content[k] and s > 0]
+        return (max(before, key=self.side.__getitem__) if before else -1,
+                min(after, key=self.side.__getitem__) if after else -1)
 
 
 @lru_cache(maxsize=1 << 10)
@@ -490,7 +565,7 @@ def _question(question: str, segmenter: text.Segmenter) -> _Question:
     }
     return _Question(
         q, asked, words, side, weight, after[0][0] if after else "", before[-1][0] if before else "",
-        frozenset(_HAN.findall(q)), _code_points("".join(sorted(set(_HAN.findall(q))))),
+        frozenset(_HAN.findall(q)),
         tuple(text.is_content(w) for w in words),
         left_text, right_text, tuple(sorted(bigrams)),
     )
@@ -508,28 +583,40 @@ def _idf(word: str, freq, log_total: float) -> float:
 
 # --------------------------------------------------------------------------- candidates and features
 
-BASE = (
-    # the question's words around the candidate, in its sentence (before: those before the
-    # question word, standing before the candidate; after: likewise)
-    "left_near", "left_far", "right_near", "right_far", "crossed", "near_4", "near_16", "near_48",
-    "rarest_near", "near_any_16", "local_near_8", "local_near_24",
-    "order_kept", "order_broken",
-    # the question's wording copied around the candidate, character by character
-    "suffix_match", "suffix_2", "prefix_match", "prefix_2",
-    "adjacent_before", "adjacent_after", "unit_after", "head_after", "before_gap", "left_anchor", "right_anchor",
-    "in_question", "holds_question_word",
-    "first_in_question", "last_in_question",
-    # its sentence and clause
-    "sentence_share", "sentence_content", "sentence_bigrams", "sentence_local", "sentence_best", "sentence_rank",
-    "clause_share", "first_sentence",
-    # its shape
-    "log_chars", "log_words", "clause_start", "clause_end", "whole_clause", "de_after", "deng_after",
-    "has_comma", "has_de", "unbalanced", "quoted", "time_unit", "slot_match", "slot_other",
-    # against the passage's other candidates
-    "suffix_best", "prefix_best", "nearest_of_kind", "slot_nearest",
-    *(f"before_{name}" for name, _ in _BEFORE),
+# A candidate's features come in two parts. CHEAP ones are read off its first word, its last
+# word and its sentence (what the question's words do around each word is worked out once per
+# word, then looked up), and off its shape: they are computed for every candidate, and the
+# first model ranks them all by them. DETAIL ones weigh each question word's distance from the
+# candidate as a whole (the nearer of its two sides, ...), a number per question word and
+# candidate: they are computed for the first model's shortlist alone, which the second model
+# ranks by all of them (BASE).
+_STATIC = (  # its shape and context, whatever the question (read once per passage: _runs)
+    "first_sentence", "clause_start", "clause_end", "whole_clause", "de_after", "deng_after", "has_comma",
+    "has_de", "unbalanced", "quoted", "time_unit", *(f"before_{name}" for name, _ in _BEFORE),
+    "log_chars", "log_words",
 )
-_B = {name: i for i, name in enumerate(BASE)}
+_BY_FIRST = (  # by its first word: the question's words before it, in its sentence (by distance in
+    # characters: _near exp(-d / 2), _far exp(-d / 10), crossed exp(-d / 4) of the words that stand
+    # after the question word; left_16: any word, local_: weighed by rarity in the passage too),
+    # its sentence and clause
+    "left_near", "left_far", "crossed_left", "left_16", "local_left_24", "adjacent_before", "first_in_question",
+    "sentence_share", "sentence_content", "sentence_bigrams", "sentence_local", "sentence_best", "sentence_rank",
+    "clause_share",
+)
+_BY_LAST = (  # by its last word: likewise, after it
+    "right_near", "right_far", "crossed_right", "right_16", "local_right_24",
+    "adjacent_after", "unit_after", "head_after", "last_in_question",
+)
+_WHOLE = ("slot_match", "slot_other")  # its kind, against what is asked
+CHEAP = _STATIC + _BY_FIRST + _BY_LAST + _WHOLE
+DETAIL = (  # each of the question's words, by the nearer of the candidate's sides (near_4: exp(-d / 4));
+    # holds_: in the candidate; order_: on the side it stands in the question
+    "near_4", "near_16", "near_48", "local_near_8", "local_near_24", "rarest_near",
+    "holds_question_word", "order_kept", "order_broken",
+    # the content words nearest the question word, and the word just before it, just before or after it
+    "left_anchor", "right_anchor", "before_gap",
+)
+BASE = CHEAP + DETAIL
 # Categorical descriptions, one-hot in the second model: POS of the first, last, previous and
 # next word, the kind, the length in words (bucketed); and what is asked, crossed with the kind
 # and the length.
@@ -562,13 +649,13 @@ FEATURES = feature_names()
 
 @dataclass(frozen=True)
 class Candidates:
-    """Every candidate span of one passage for one question: where, what kind, its features."""
+    """Candidate spans of one passage for one question: where, what kind, their features (BASE)."""
 
     starts: np.ndarray  # character offsets in the passage
     ends: np.ndarray
     base: np.ndarray  # len(starts) x len(BASE)
     cats: np.ndarray  # len(starts) x 10: CATEGORIES, the coarse length, the word before, LEXICAL
-    words: np.ndarray  # len(starts) x 2: the first word, one past the last (in the passage's words)
+    words: np.ndarray  # len(starts) x 2: the first word, the last (in the passage's words)
     asked: int  # ASKED id, or _NONE_ID
 
     def __len__(self) -> int:
@@ -610,229 +697,275 @@ def expand(c: Candidates) -> np.ndarray:
     return x
 
 
+@dataclass(frozen=True, eq=False)
+class Description:
+    """Every candidate span of one passage, described for one question in parts: CHEAP, as it
+    is made (per candidate, what the question leaves alone: ``runs``; per word of the passage,
+    what the question's words do before it, ``by_first``, and after it, ``by_last``), and where
+    the question's words stand (``sight``), from which ``detail`` reads DETAIL for some of them.
+    The bot never builds CHEAP a row per candidate: the models' scores are sums of the parts'."""
+
+    runs: _Runs
+    by_first: np.ndarray  # per word, _BY_FIRST: of the candidates it starts
+    by_last: np.ndarray  # per word, _BY_LAST: of those it ends
+    slot: int  # the KINDS id asked for (len(KINDS): none), which slot_match and slot_other compare with
+    asked: int  # ASKED id, or _NONE_ID
+    sight: _Sight
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def cheap(self) -> np.ndarray:
+        """CHEAP, a row per candidate (what the first model is fitted on)."""
+        r = self.runs
+        return np.concatenate((r.static, self.by_first[r.first], self.by_last[r.last], _slots(r.kinds, self.slot)),
+                              axis=1)
+
+    def scores(self, ranker: Ranker) -> np.ndarray:
+        """``ranker.scores(self.cheap())``: the first model's score of every candidate, a sum of
+        its parts' (those of each word are worked out once, then looked up; those the passage
+        settles, once per passage: ``_settled``)."""
+        weights = ranker._weights[0]
+        return (_settled(self.runs, ranker, self.asked, self.slot) + (self.by_first @ weights[_FIRST])[self.runs.first]
+                + (self.by_last @ weights[_LAST])[self.runs.last])
+
+    def shortlist_scores(self, ranker: Ranker, rows: np.ndarray, detail: np.ndarray) -> np.ndarray:
+        """``ranker.candidate_scores(detail(self, rows))``: the second model's scores of the
+        candidates ``rows``, whose DETAIL is ``detail``, from the parts."""
+        r, weights = self.runs, ranker._weights[0]
+        return (_settled(r, ranker, self.asked, self.slot)[rows] + (self.by_first @ weights[_FIRST])[r.first[rows]]
+                + (self.by_last @ weights[_LAST])[r.last[rows]] + detail @ weights[len(CHEAP) : len(BASE)])
+
+
+_FIRST = slice(len(_STATIC), len(_STATIC) + len(_BY_FIRST))  # the columns of _BY_FIRST in CHEAP (and BASE)
+_LAST = slice(_FIRST.stop, _FIRST.stop + len(_BY_LAST))
+_LOG_WORDS = _STATIC.index("log_words")
+_WHOLE_COLUMNS = slice(len(CHEAP) - len(_WHOLE), len(CHEAP))
+
+
+def _slots(kinds: np.ndarray, slot: int) -> np.ndarray:
+    """_WHOLE of candidates of those ``kinds`` when the question asks for the KINDS id ``slot``
+    (len(KINDS): none): slot_match, slot_other."""
+    if slot == len(KINDS):
+        return np.zeros((len(kinds), 2))
+    match = kinds == slot
+    return np.column_stack((match, ~match & (kinds != _KIND_ID["phrase"]))).astype(float)
+
+
+def _settled(runs: _Runs, ranker: Ranker, asked: int, slot: int) -> np.ndarray:
+    """Each candidate's score by the features its passage settles, whatever the question but
+    for what it asks: its shape (_STATIC), its kind against the kind asked (_WHOLE) and, for
+    the second model, its one-hot categories; less the ranker's offset. (Kept with the
+    passage's runs: a running bot reads the same passages again and again.)"""
+    key = (ranker, asked, slot)
+    score = runs.settled.get(key)
+    if score is None:
+        weights, offset = ranker._weights
+        score = runs.static @ weights[: len(_STATIC)] + _slots(runs.kinds, slot) @ weights[_WHOLE_COLUMNS] - offset
+        if len(weights) > len(CHEAP):  # the second model: and the one-hot categories
+            hot = np.take(runs.cats, _BLOCK_CATS, axis=1) + (asked * _BLOCK_ASKED + _BLOCK_STARTS)
+            score += weights[hot].sum(axis=1)
+        runs.settled[key] = score
+    return score
+
+
+@dataclass(frozen=True)
+class _Sight:
+    """Where the question's words stand around each word of the passage, in characters: a row
+    per question word that stands in the passage (``present``; the others stand nowhere near
+    any candidate: every feature of theirs is 0), a column per passage word. What ``_detail``
+    reads."""
+
+    present: tuple[int, ...]  # the question's words in the passage (their numbers in _Question.words)
+    left: np.ndarray  # the nearest before the word's start, in its sentence (_FAR: none)
+    right: np.ndarray  # ... after its end
+    after_start: np.ndarray  # the first one's start from the word's start on (len(passage) + 1: none)
+    reach: int  # the longest of those distances (the decays' tables reach it)
+    weights: np.ndarray  # the question words' weights (all of the words' summing to 1)
+    local: np.ndarray  # ... weighed by their rarity in the passage too
+    lengths: np.ndarray  # in characters
+    before_side: np.ndarray  # which stand before the question word
+    question: _Question
+
+    def row(self, word: int) -> int:
+        """The row of the question's ``word`` (its number in _Question.words; -1: not there)."""
+        return self.present.index(word) if word in self.present else -1
+
+
+_F = {name: i for i, name in enumerate(_BY_FIRST)}
+_L = {name: i for i, name in enumerate(_BY_LAST)}
+_TAUS = (2, 10, 4, 16, 24)  # the first five of _BY_FIRST and _BY_LAST: exp(-d / tau)
+_D = {name: i for i, name in enumerate(DETAIL)}
+_BY_WEIGHT = [_D[name] for name in ("near_4", "near_16", "near_48", "holds_question_word")]  # sums by weight
+_BY_LOCAL_WEIGHT = [_D[name] for name in ("local_near_8", "local_near_24", "order_kept", "order_broken")]
+
+
 def candidates(
     question: str, passage: str, segmenter: text.Segmenter | None = None, *, sentences: int = SENTENCES
 ) -> Candidates | None:
     """The candidate spans of the passage's best ``sentences`` sentences for the question, and
-    their features (None: nothing to read).
+    all of their features (None: nothing to read). (The bot ranks them from their
+    ``describe``, which the first model ranks all by, and ``detail``s its shortlist alone.)"""
+    d = describe(question, passage, segmenter, sentences=sentences)
+    return None if d is None else detail(d, np.arange(len(d)))
+
+
+def describe(
+    question: str, passage: str, segmenter: text.Segmenter | None = None, *, sentences: int = SENTENCES
+) -> Description | None:
+    """The candidate spans of the passage's best ``sentences`` sentences for the question,
+    described (None: nothing to read).
 
     What does not depend on the question (the candidates, their kinds and shapes) is read once
-    per passage (``_runs``); here, only how they stand to the question's words."""
+    per passage (``_runs``); what does, once per word of the passage: each candidate looks its
+    features up by its first word and its last."""
     seg = segmenter or default_segmenter()
     q = _question(question, seg)
     p = _passage(passage)
     if not p.sentences:
         return None
-    nq, n_sent = len(q.words), len(p.sentences)
-    w = np.array(q.weight)
-    side = np.array(q.side, np.int64)
-    content = np.array(q.content, bool)
     found = [_occurrences(p.norm, word) for word in q.words]
 
     # The sentences that hold most of the question (by the words' rarity, in Chinese at large
     # and in this passage: its name, in every sentence, says little about which one answers).
-    which = np.array([k for k, o in enumerate(found) for _ in o], np.int64)  # the word of each occurrence
-    occ_start = np.array([i for o in found for i in o], np.int64)
-    word_len = np.array([len(word) for word in q.words], np.int64)
-    occ_end = occ_start + word_len[which]
-    held = np.zeros((nq, n_sent))
-    held[which, p.char_sentence[occ_start]] = 1.0
-    held_in = held.sum(axis=1)
-    local_w = np.where(held_in > 0, w * np.log1p(n_sent / np.maximum(held_in, 1)), 0.0)
-    content_w = np.where(content, w, 0.0)
-    wsum, csum, lsum = w.sum() or 1.0, content_w.sum() or 1.0, local_w.sum() or 1.0
-    share, content_share, local_share = w @ held / wsum, content_w @ held / csum, local_w @ held / lsum
+    # (In lists: a question has a few words, a passage a few sentences.)
+    n_sent = len(p.sentences)
+    held = [{p.sentence_of[i] for i in o} for o in found]  # the sentences each word stands in
+    local = [w * math.log1p(n_sent / len(h)) if h else 0.0 for w, h in zip(q.weight, held)]
+    local = [w / (sum(local) or 1.0) for w in local]
+    share, content_share, local_share = [0.0] * n_sent, [0.0] * n_sent, [0.0] * n_sent
+    for k, h in enumerate(held):
+        for j in h:
+            share[j] += q.shares[k]
+            content_share[j] += q.content_shares[k]
+            local_share[j] += local[k]
     bigrams = _bigram_share(p, q.bigrams)
-    order = np.argsort(-(content_share + local_share + bigrams), kind="stable")
-    rank = np.empty(n_sent, np.int64)
-    rank[order] = np.arange(n_sent)
-    chosen = tuple(sorted(order[:sentences].tolist()))
+    order = sorted(range(n_sent), key=lambda j: -(content_share[j] + local_share[j] + bigrams[j]))
+    rank = [0] * n_sent
+    for k, j in enumerate(order):
+        rank[j] = k
+    chosen = tuple(sorted(order[:sentences]))
     t = _words(passage, chosen, seg)
     if not len(t.first):
         return None
     r = _runs(passage, chosen, seg)
-    wi, wj, s, e = r.first, r.last, r.starts, r.ends
-    m = len(r)
-    x = np.zeros((m, len(BASE)), order="F")  # filled a column at a time
-    x[:, _SHAPE_COLUMNS] = r.shape
-    x[:, _LENGTH_COLUMNS] = r.lengths
+    present = tuple(k for k, o in enumerate(found) if o)  # the question's words in the passage: rows from here on
+    w, local_w = np.array([q.shares[k] for k in present]), np.array([local[k] for k in present])
+    before_w, after_w = (v[list(present)] for v in q.sided_weights)
+    which = np.array([k for k, o in enumerate(o for o in found if o) for _ in o], np.int64)  # each occurrence's row
+    occ_start = np.array([i for o in found for i in o], np.int64)
+    occ_end = np.array([i + len(word) for word, o in zip(q.words, found) for i in o], np.int64)
+    sight = _sight(q, p, t, present, which, occ_start, occ_end, w, local_w)
 
-    # Where the question's words stand around each word, in characters: the nearest before a
-    # word's start and after its end, in its sentence (``far`` when none; ``_any``: anywhere).
-    far = _FAR
-    size = len(p.norm) + 1
-    reach = max(far, size)  # the longest distance: the decays' tables reach it
-    last_end = np.full((nq, size), -1, np.int64)  # the last occurrence's end at or before each position
+    # By its first word: the question's words before it, and by its last word, those after it:
+    # per tau of _TAUS, the first side's weights (a row) and the last side's (another) times
+    # exp(-d / tau) of the distances before each word (the first len(t) columns) and after it.
+    n = len(t)
+    by_first = np.empty((n, len(_BY_FIRST)))
+    by_last = np.empty((n, len(_BY_LAST)))
+    distances = np.concatenate((sight.left, sight.right), axis=1)
+    sides = np.array(((before_w, after_w), (before_w, after_w), (after_w, before_w), (w, w), (local_w, local_w)))
+    near = np.array([v @ _decay(tau, sight.reach)[distances] for v, tau in zip(sides, _TAUS)])
+    by_first[:, : len(_TAUS)] = near[:, 0, :n].T  # left_near, left_far, crossed_left, left_16, local_left_24
+    by_last[:, : len(_TAUS)] = near[:, 1, n:].T  # right_near, ...
+    # ... the words right next to the question word, right next to it; does it repeat the question?
+    word_id = r.vocab.get
+    by_first[:, _F["adjacent_before"]] = r.prev_ids == word_id(q.before_wh, _NO_WORD) if q.before_wh else 0.0
+    by_last[:, _L["adjacent_after"]] = r.next_ids == word_id(q.after_wh, _NO_WORD) if q.after_wh else 0.0
+    if q.after_wh:
+        ends_with = np.zeros(len(p.norm) + 1, bool)
+        ends_with[[i + len(q.after_wh) for i in _occurrences(p.norm, q.after_wh)]] = True
+        by_last[:, _L["unit_after"]] = ends_with[t.ends]
+        # ... or just its last character: 什么颜色 -> 亮灰色, 哪支球队 -> 天津泰达队
+        head = q.after_wh[-1]
+        by_last[:, _L["head_after"]] = (t.last_chars == ord(head)) & bool(_HAN.match(head))
+    else:
+        by_last[:, [_L["unit_after"], _L["head_after"]]] = 0.0
+    in_question = np.zeros(len(r.vocab), bool)  # of the passage's words
+    in_question[[r.vocab[word] for word in set(q.words) if len(word) > 1 and word in r.vocab]] = True
+    by_first[:, _F["first_in_question"]] = by_last[:, _L["last_in_question"]] = in_question[r.ids]
+    # ... its sentence and clause.
+    by_first[:, _F["sentence_share"] : _F["clause_share"]] = np.array(
+        (share, content_share, bigrams, local_share, [k == 0 for k in rank], [math.log1p(k) for k in rank])
+    ).T[t.sentence]
+    clause_held = np.zeros((len(present), t.clauses + 1))  # (the last column: outside the chosen sentences)
+    clause_held[which, t.char_clause[occ_start]] = 1.0
+    by_first[:, _F["clause_share"]] = (w @ clause_held)[t.clause]
+
+    wanted = SLOT_KINDS.get(q.asked or "")
+    asked = _ASKED_ID[q.asked] if q.asked is not None else _NONE_ID
+    return Description(r, by_first, by_last, _KIND_ID[wanted] if wanted is not None else len(KINDS), asked, sight)
+
+
+def _sight(q: _Question, p: _Passage, t: _Words, present: tuple[int, ...], which: np.ndarray, occ_start: np.ndarray,
+           occ_end: np.ndarray, weights: np.ndarray, local: np.ndarray) -> _Sight:
+    """Where the ``present`` question's words (their occurrences: ``which`` row, from
+    ``occ_start`` to ``occ_end``) stand around each word of the passage."""
+    nq, size = len(present), len(p.norm) + 1
+    lengths = q.lengths[list(present)]
+    last_end = np.full((nq, size), -size, np.int64)  # the last occurrence's end at or before each position
     last_end[which, occ_end] = occ_end
     last_end = np.maximum.accumulate(last_end, axis=1)[:, t.starts]
     next_start = np.full((nq, size), size, np.int64)  # the first occurrence's start at or after it
     next_start[which, occ_start] = occ_start
     next_start = np.minimum.accumulate(next_start[:, ::-1], axis=1)[:, ::-1]
-    after_end, after_start = next_start[:, t.ends], next_start[:, t.starts]
-    bounds = np.array(p.sentences, np.int64)[t.sentence]  # each word's sentence: (start, end)
-    left_any = np.where(last_end >= 0, t.starts - last_end, far)
-    left = np.where(last_end - word_len[:, None] >= bounds[:, 0], left_any, far)
-    right_any = np.where(after_end < size, after_end - t.ends, far)
-    right = np.where(after_end < bounds[:, 1], right_any, far)
-    inside_end = np.where(after_start < size, after_start + word_len[:, None], far)  # first one from a word on
-    fading = 0.7 ** (np.abs(side) - 1)
-    before_w = np.where(side < 0, w * fading, 0.0)
-    after_w = np.where(side > 0, w * fading, 0.0)
-    bsum, asum = before_w.sum() or 1.0, after_w.sum() or 1.0
-    decay = {tau: _decay(tau, reach) for tau in (2, 3, 4, 10, 16, 48)}  # decay[tau][d] = exp(-d / tau)
-    x[:, _B["left_near"]] = (before_w @ decay[2][left] / bsum)[wi]
-    x[:, _B["left_far"]] = (before_w @ decay[10][left] / bsum)[wi]
-    x[:, _B["right_near"]] = (after_w @ decay[2][right] / asum)[wj]
-    x[:, _B["right_far"]] = (after_w @ decay[10][right] / asum)[wj]
-    x[:, _B["crossed"]] = (before_w @ decay[4][right] / bsum)[wj] + (after_w @ decay[4][left] / asum)[wi]
-    # Nearness on either side: over the words, the nearer side's closeness.
-    left_c, right_c = left[:, wi], right[:, wj]  # each question word's distance from each candidate
-    e48 = decay[48][np.minimum(left_c, right_c)]  # and the rest by powers of it: exp(-d / 24) = e48 ** 2, ...
+    after_end = next_start[:, t.ends]
+    # (none there: its start stands before the sentence's, its end after the sentence's)
+    left = np.where(last_end - lengths[:, None] >= t.sentence_starts, t.starts - last_end, _FAR)
+    right = np.where(after_end < t.sentence_ends, after_end - t.ends, _FAR)
+    return _Sight(present, left, right, next_start[:, t.starts], max(_FAR, size), weights, local, lengths,
+                  q.before_side[list(present)], q)
+
+
+def detail(d: Description, rows: np.ndarray) -> Candidates:
+    """The candidates ``rows``, with all of their features: CHEAP and DETAIL."""
+    r = d.runs
+    words, ends = r.words[rows], r.ends[rows]
+    cheap = (r.static[rows], d.by_first[words[:, 0]], d.by_last[words[:, 1]], _slots(r.kinds[rows], d.slot))
+    base = np.concatenate((*cheap, _detail(d, words, ends)), axis=1)
+    return Candidates(r.starts[rows], ends, base, r.cats[rows], words, d.asked)
+
+
+def _detail(d: Description, words: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """DETAIL of the candidates of those (first, last) ``words`` and ``ends``: each of the
+    question's words by its distance from the candidate (the nearer of its sides), a number per
+    word and candidate."""
+    g, q = d.sight, d.sight.question
+    w, local_w = g.weights, g.local
+    wi, wj = words[:, 0], words[:, 1]
+    x = np.empty((len(words), len(DETAIL)))
+    left, right = g.left[:, wi], g.right[:, wj]  # each question word's distance from each candidate
+    e48 = _decay(48, g.reach)[np.minimum(left, right)]  # and the rest by powers of it: exp(-d / 24) = e48 ** 2, ...
     e24 = e48 * e48
     e16 = e24 * e48
     e8 = e16 * e16
-    closeness = {48: e48, 24: e24, 16: e16, 8: e8, 4: e8 * e8}
-    for name, weights, total, tau in (
-        ("near_4", w, wsum, 4), ("near_16", w, wsum, 16), ("near_48", w, wsum, 48),
-        ("local_near_8", local_w, lsum, 8), ("local_near_24", local_w, lsum, 24),
-    ):
-        x[:, _B[name]] = weights @ closeness[tau] / total
-    x[:, _B["near_any_16"]] = w @ decay[16][np.minimum(left_any[:, wi], right_any[:, wj])] / wsum
-    if nq:
-        x[:, _B["rarest_near"]] = closeness[8][int(np.argmax(w))]
-    x[:, _B["holds_question_word"]] = w @ (inside_end[:, wi] <= e) / wsum
+    holds = g.after_start[:, wi] + g.lengths[:, None] <= ends
     # In the question's order: its words before the question word before the candidate, those
     # after it after.
-    before_side = (side < 0)[:, None]  # (the rest stand after it)
-    is_left, is_right = left_c < far, right_c < far
-    kept = np.where(before_side, is_left, is_right)
-    x[:, _B["order_kept"]] = local_w @ kept / lsum
-    x[:, _B["order_broken"]] = local_w @ (np.where(before_side, is_right, is_left) & ~kept) / lsum
-    # The content words nearest the question word (the 职业 of 的职业是什么), nearest the candidate.
-    anchors = [k for k in range(nq) if q.content[k]]
-    if before_content := [k for k in anchors if q.side[k] < 0]:
-        x[:, _B["left_anchor"]] = decay[3][left_c[max(before_content, key=q.side.__getitem__)]]
-    if after_content := [k for k in anchors if q.side[k] > 0]:
-        x[:, _B["right_anchor"]] = decay[3][right_c[min(after_content, key=q.side.__getitem__)]]
-    # The question's own wording just before the question word, just before the candidate
-    # (党员有 of 党员有多少名 before 6558名), a gap of a character or two allowed; and after.
-    for copied, columns in (
-        (_copied(p.norm, q.left_text, s, backwards=True), ("suffix_match", "suffix_2", "suffix_best")),
-        (_copied(p.norm, q.right_text, e, backwards=False), ("prefix_match", "prefix_2", "prefix_best")),
-    ):
-        if copied.any():  # (else its three columns are 0)
-            match = np.log1p(copied)
-            x[:, _B[columns[0]]] = match
-            x[:, _B[columns[1]]] = copied >= 2
-            x[:, _B[columns[2]]] = (match > 0) & (match >= match.max() - 1e-9)  # the passage's longest copy
-    # The words right next to the question word, right next to the candidate.
-    if q.before_wh:
-        x[:, _B["adjacent_before"]] = r.word_ids[:, 2] == r.vocab.get(q.before_wh, _NO_WORD)
-        x[:, _B["before_gap"]] = decay[3][left_c[q.words.index(q.before_wh)]]
-    if q.after_wh:
-        x[:, _B["adjacent_after"]] = r.word_ids[:, 3] == r.vocab.get(q.after_wh, _NO_WORD)
-        ends_with = np.zeros(len(p.norm) + 1, bool)
-        ends_with[[i + len(q.after_wh) for i in _occurrences(p.norm, q.after_wh)]] = True
-        x[:, _B["unit_after"]] = ends_with[e]
-        # ... or just its last character: 什么颜色 -> 亮灰色, 哪支球队 -> 天津泰达队
-        head = q.after_wh[-1]
-        x[:, _B["head_after"]] = (p.chars[np.maximum(e - 1, 0)] == ord(head)) & bool(_HAN.match(head))
-    # Does the candidate repeat the question?
-    in_question = np.zeros(len(r.vocab), bool)  # of the passage's words
-    in_question[[r.vocab[word] for word in set(q.words) if len(word) > 1 and word in r.vocab]] = True
-    x[:, _B["first_in_question"]] = in_question[r.word_ids[:, 0]]
-    x[:, _B["last_in_question"]] = in_question[r.word_ids[:, 1]]
-    in_q = _prefix_counts(_among(p.chars, q.char_codes))  # the question's characters up to each position
-    han = p.han[e] - p.han[s]
-    x[:, _B["in_question"]] = np.where(han > 0, (in_q[e] - in_q[s]) / np.maximum(han, 1), 0.0)
-    # Its sentence and clause.
-    sentence = r.sentence
-    x[:, _B["sentence_share"]] = share[sentence]
-    x[:, _B["sentence_content"]] = content_share[sentence]
-    x[:, _B["sentence_bigrams"]] = bigrams[sentence]
-    x[:, _B["sentence_local"]] = local_share[sentence]
-    x[:, _B["sentence_best"]] = rank[sentence] == 0
-    x[:, _B["sentence_rank"]] = np.log1p(rank[sentence])
-    clause_held = np.zeros((nq, int(t.clause[-1]) + 1))
-    at = np.searchsorted(t.starts, occ_start, side="right") - 1  # the word of each occurrence's start
-    ok = (at >= 0) & (occ_start < t.ends[np.maximum(at, 0)])
-    clause_held[which[ok], t.clause[at[ok]]] = 1.0
-    x[:, _B["clause_share"]] = (w @ clause_held / wsum)[r.clause]
-    # Its kind, against what is asked; against the others of its kind.
-    kinds = r.kinds
-    wanted = SLOT_KINDS.get(q.asked or "")
-    if wanted is not None:
-        x[:, _B["slot_match"]] = kinds == _KIND_ID[wanted]
-        x[:, _B["slot_other"]] = (kinds != _KIND_ID[wanted]) & (kinds != _KIND_ID["phrase"])
-    near = x[:, _B["local_near_24"]]
-    nearest = np.full(len(KINDS), np.inf)  # per kind, the nearness of its nearest ("phrase", or none there: inf)
-    if len(r.by_kind):
-        nearest[r.kinds_there] = np.maximum.reduceat(near[r.by_kind], r.kind_starts) - 1e-9
-    nearest_of_kind = (near >= nearest[kinds]) & (near > 0)
-    x[:, _B["nearest_of_kind"]] = nearest_of_kind
-    if wanted is not None:
-        x[:, _B["slot_nearest"]] = nearest_of_kind & (kinds == _KIND_ID[wanted])
-    asked = _ASKED_ID[q.asked] if q.asked is not None else _NONE_ID
-    return Candidates(s, e, x, r.cats.astype(np.int64), r.words, asked)
+    is_left, is_right = left < _FAR, right < _FAR
+    kept = np.where(g.before_side[:, None], is_left, is_right)
+    x[:, _BY_WEIGHT] = (w @ np.array((e8 * e8, e16, e48, holds))).T
+    x[:, _BY_LOCAL_WEIGHT] = (local_w @ np.array((e8, e24, kept, (is_left | is_right) & ~kept))).T
+    # One word's: the rarest; the content words nearest the question word (the 职业 of
+    # 的职业是什么); the word just before it.
+    rarest, left_anchor, right_anchor = g.row(q.rarest), g.row(q.anchors[0]), g.row(q.anchors[1])
+    before = g.row(q.words.index(q.before_wh)) if q.before_wh else -1
+    d3 = _decay(3, g.reach)
+    x[:, _D["rarest_near"]] = e8[rarest] if rarest >= 0 else 0.0
+    x[:, _D["left_anchor"]] = d3[left[left_anchor]] if left_anchor >= 0 else 0.0
+    x[:, _D["right_anchor"]] = d3[right[right_anchor]] if right_anchor >= 0 else 0.0
+    x[:, _D["before_gap"]] = d3[left[before]] if before >= 0 else 0.0
+    return x
 
 
-def _bigram_share(p: _Passage, bigrams: tuple[str, ...]) -> np.ndarray:
+def _bigram_share(p: _Passage, bigrams: tuple[str, ...]) -> list[float]:
     """Per sentence of the passage, the share of the (two-character) ``bigrams`` it holds."""
     held = [0] * len(p.sentences)
-    starts = [a for a, _ in p.sentences]
+    index = p.bigram_sentences
     for g in bigrams:
-        sentences = set()
-        i = p.norm.find(g)
-        while i >= 0:
-            k = bisect.bisect_right(starts, i) - 1  # the sentence it starts in, if any
-            if k >= 0 and i + len(g) <= p.sentences[k][1]:
-                sentences.add(k)
-            i = p.norm.find(g, i + 1)
-        for k in sentences:
+        for k in index.get(g, ()):
             held[k] += 1
-    return np.array(held) / max(len(bigrams), 1)
-
-
-def _copied(norm: str, wording: str, at: np.ndarray, *, backwards: bool, gaps: int = 2,
-            longest: int = 12) -> np.ndarray:
-    """How many characters of ``wording`` stand right before (``backwards``: its last ones) or
-    right after (its first ones) each position in ``at``, a gap of up to ``gaps`` characters
-    allowed (at half a character each)."""
-    n, k_max = len(norm), min(len(wording), longest)
-    if k_max == 0 or n == 0:
-        return np.zeros(len(at))
-    # Only where the nearest character of the wording stands can a copy end (or start).
-    edge = wording[-1] if backwards else wording[0]
-    best = np.zeros(n + 1 + gaps)  # per position: the longest copy there, less half a character a gap
-    i = norm.find(edge)
-    while i >= 0:
-        k = 1
-        if backwards:  # a copy that ends just before i + 1: before i + 1 + g, a gap of g
-            while k < k_max and i - k >= 0 and norm[i - k] == wording[-k - 1]:
-                k += 1
-            positions = range(i + 1, i + 2 + gaps)
-        else:  # a copy that starts at i: after i - g
-            while k < k_max and i + k < n and norm[i + k] == wording[k]:
-                k += 1
-            positions = range(i, max(i - gaps, 0) - 1, -1)
-        for g, pos in enumerate(positions):
-            best[pos] = max(best[pos], k - 0.5 * g)
-        i = norm.find(edge, i + 1)
-    return best[at]
-
-
-def _among(chars: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Which of the code points ``chars`` are among ``codes`` (in order): np.isin, quicker for a few."""
-    if not len(codes):
-        return np.zeros(len(chars), bool)
-    return codes[np.minimum(np.searchsorted(codes, chars), len(codes) - 1)] == chars
-
-
-def _prefix_counts(counts: np.ndarray) -> np.ndarray:
-    """The sums of the first i counts, for i = 0 .. len(counts) (np.r_[0, np.cumsum(counts)])."""
-    sums = np.zeros(len(counts) + 1, np.int64)
-    sums[1:] = counts
-    return sums.cumsum(out=sums)
+    return [h / max(len(bigrams), 1) for h in held]
 
 
 _FAR = 10_000  # the distance, in characters, of a word that is not there
@@ -855,13 +988,6 @@ def _occurrences(norm: str, word: str, limit: int = 64) -> list[int]:
     return found
 
 
-# The columns of BASE that the question leaves alone: the candidate's shape and its context.
-_SHAPE = (
-    "first_sentence", "clause_start", "clause_end", "whole_clause", "de_after", "deng_after", "has_comma",
-    "has_de", "unbalanced", "quoted", "time_unit", *(f"before_{name}" for name, _ in _BEFORE),
-)
-_SHAPE_COLUMNS = np.array([_B[name] for name in _SHAPE])
-_LENGTH_COLUMNS = np.array([_B["log_chars"], _B["log_words"]])
 _NO_WORD = -2  # the id of a word the passage lacks (-1: no word there)
 
 
@@ -875,16 +1001,14 @@ class _Runs:
     starts: np.ndarray  # character offsets in the passage
     ends: np.ndarray
     words: np.ndarray  # Candidates.words: first word, last word
-    sentence: np.ndarray  # sentence number
-    clause: np.ndarray  # clause number (of the first word)
-    shape: np.ndarray  # len x len(_SHAPE), 0 or 1: those columns of BASE
-    lengths: np.ndarray  # len x 2: log_chars, log_words
+    static: np.ndarray  # len x len(_STATIC): those columns of CHEAP (float32)
     cats: np.ndarray  # Candidates.cats (int8)
-    by_kind: np.ndarray  # the rows of a kind but "phrase", by kind ...
-    kind_starts: np.ndarray  # ... where each kind starts in them ...
-    kinds_there: np.ndarray  # ... and which kind it is
+    # Per word of the chosen sentences:
     vocab: dict[str, int]  # the words, numbered
-    word_ids: np.ndarray  # len x 4: ids of the first word, the last, the one before, after (-1: none in the sentence)
+    ids: np.ndarray  # its id
+    prev_ids: np.ndarray  # the id of the word before it in its sentence (-1: none)
+    next_ids: np.ndarray  # ... after it
+    settled: dict[tuple[Ranker, int, int], np.ndarray] = field(default_factory=dict, repr=False)  # _settled's
 
     def __len__(self) -> int:
         return len(self.first)
@@ -915,29 +1039,25 @@ def _runs(passage: str, chosen: tuple[int, ...], segmenter: text.Segmenter) -> _
     closes = np.where(e < len(p.norm), p.closer[np.minimum(e, len(p.norm) - 1)], 0)
     quoted = (opened > 0) & (opened == closes) & (opened <= _QUOTE_KINDS)
     before = np.where(has_prev, t.before[prev_i], 0)
-    sentence = t.sentence[wi]
-    shape = np.column_stack([
-        sentence == 0, starts_clause, ends_clause, starts_clause & ends_clause, next_mark == 1, next_mark == 2,
-        p.commas[e] > p.commas[s], p.des[e] > p.des[s], np.any(p.balance[:, e] != p.balance[:, s], axis=0),
-        quoted, t.marks[wj] == 3, *(before == k + 1 for k in range(len(_BEFORE))),
-    ])
-    lengths = np.column_stack([np.log1p(e - s), np.log1p(n_words)])
+    static = np.column_stack([
+        t.sentence[wi] == 0, starts_clause, ends_clause, starts_clause & ends_clause, next_mark == 1,
+        next_mark == 2, p.commas[e] > p.commas[s], p.des[e] > p.des[s],
+        np.any(p.balance[:, e] != p.balance[:, s], axis=0), quoted, t.marks[wj] == 3,
+        *(before == k + 1 for k in range(len(_BEFORE))), np.log1p(e - s), np.log1p(n_words),
+    ]).astype(np.float32)
     kinds = _kinds(p, t, wi, wj, s, e, quoted)
     cats = np.column_stack([
         t.pos[wi], t.pos[wj], np.where(has_prev, t.pos[prev_i], _POS_ID["punct"]),
         np.where(has_next, t.pos[next_i], _POS_ID["punct"]), kinds, np.searchsorted(_LENGTHS, n_words),
         np.searchsorted(_COARSE, n_words), before, t.lexical[wi], t.lexical[wj],
     ]).astype(np.int8)
-    by_kind = np.flatnonzero(kinds != _KIND_ID["phrase"])
-    by_kind = by_kind[np.argsort(kinds[by_kind], kind="stable")]
-    kinds_there, kind_starts = np.unique(kinds[by_kind], return_index=True)
     vocab: dict[str, int] = {}
     ids = np.array([vocab.setdefault(word, len(vocab)) for word in t.words], np.int64)
-    word_ids = np.column_stack([ids[wi], ids[wj], np.where(has_prev, ids[prev_i], -1),
-                                np.where(has_next, ids[next_i], -1)])
-    runs = _Runs(wi, wj, s, e, np.column_stack([wi, wj]), sentence, t.clause[wi], shape, lengths, cats, by_kind,
-                 kind_starts, kinds_there, vocab, word_ids)
-    for a in (s, e, runs.words, shape, lengths, cats, word_ids):
+    same_as_next = t.sentence[1:] == t.sentence[:-1]
+    prev_ids = np.r_[-1, np.where(same_as_next, ids[:-1], -1)]
+    next_ids = np.r_[np.where(same_as_next, ids[1:], -1), -1]
+    runs = _Runs(wi, wj, s, e, np.column_stack([wi, wj]), static, cats, vocab, ids, prev_ids, next_ids)
+    for a in (s, e, runs.words, static, cats):
         a.flags.writeable = False  # (shared by every question read in the passage)
     return runs
 
@@ -978,7 +1098,6 @@ def _numeric_kind(span: str) -> int | None:
 # --------------------------------------------------------------------------- the models
 
 MBR_POWER = 2.0  # rank: the probabilities are squared before the expected overlap is taken
-SHIFT = 2  # neighbours: the same run with up to this many words more or less at either end
 CONFIDENCE = (
     "top",  # the winner's probability under the second model
     "log_top",
@@ -996,7 +1115,7 @@ CONFIDENCE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: _settled keeps its scores per ranker
 class Ranker:
     """A log-linear ranking of candidates: standardise, dot with ``coef``, softmax per question."""
 
@@ -1029,13 +1148,20 @@ class Logistic:
     coef: np.ndarray
     intercept: float
 
+    @cached_property
+    def _weights(self) -> tuple[np.ndarray, float]:
+        """The standardisation folded into the coefficients: x @ weights + intercept."""
+        weights = self.coef / self.scale
+        return weights, self.intercept - float(self.mean @ weights)
+
     def probability(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(((x - self.mean) / self.scale) @ self.coef + self.intercept)))
+        weights, intercept = self._weights
+        return 1.0 / (1.0 + np.exp(-(x @ weights + intercept)))
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: readings are cached per model
 class Model:
-    first: Ranker  # over BASE, every candidate
+    first: Ranker  # over CHEAP, every candidate
     second: Ranker  # over FEATURES, the first's SHORTLIST
     confidence: Logistic  # over CONFIDENCE: the probability that the span is right
     threshold: float  # the confidence from which a short answer is shown
@@ -1048,8 +1174,8 @@ def _ranker(data: dict) -> Ranker:
 @cache
 def load_model(path: Path = MODEL_PATH) -> Model:
     data = json.loads(path.read_text(encoding="utf-8"))
-    fitted = (tuple(data["base"]), tuple(data["features"]), tuple(data["confidence"]["features"]))
-    if fitted != (BASE, FEATURES, CONFIDENCE):
+    fitted = (tuple(data["cheap"]), tuple(data["features"]), tuple(data["confidence"]["features"]))
+    if fitted != (CHEAP, FEATURES, CONFIDENCE):
         raise ValueError(f"{path}: fitted on other features; run training/fit_reader.py")
     conf = data["confidence"]
     confidence = Logistic(
@@ -1061,114 +1187,107 @@ def load_model(path: Path = MODEL_PATH) -> Model:
 
 @dataclass(frozen=True)
 class Reading:
-    """What the models make of one passage: the shortlist, best first, and its probabilities."""
+    """What the models make of one passage: the first model's shortlist, the second's
+    probabilities over it, and the winner."""
 
-    shortlist: Candidates  # the first model's best (and their neighbours), ordered by the second
-    probability: np.ndarray  # the second model's softmax over the shortlist
+    described: Description
+    rows: np.ndarray  # the shortlist: rows of the described candidates
+    detail: np.ndarray  # their DETAIL
+    starts: np.ndarray  # where they stand in the passage
+    ends: np.ndarray
+    kinds: np.ndarray  # their KINDS ids
+    probability: np.ndarray  # the second model's softmax over them
+    overlap: np.ndarray  # the F1 in characters of each of their spans with each
+    winner: int  # the shortlist's row of the answer (MBR: rank)
     confidences: dict[tuple[Model, int], float] = field(default_factory=dict, repr=False, compare=False)
 
-    def confidence(self, model: Model, row: int = 0) -> float:
+    def confidence(self, model: Model, row: int | None = None) -> float:
         """The confidence model's probability that the shortlist's ``row`` (the winner by
         default) is right; kept in ``confidences`` (best_span and slot_verdict ask it of the
         same reading, often of the same row)."""
-        key = (model, row)
+        key = (model, self.winner if row is None else row)
         if key not in self.confidences:
-            self.confidences[key] = float(model.confidence.probability(self.confidence_features(row)[None, :])[0])
+            self.confidences[key] = float(model.confidence.probability(self.confidence_features(key[1])))
         return self.confidences[key]
 
     @property
     def span(self) -> tuple[int, int, int]:
         """(start, end, KINDS id) of the winner."""
-        c = self.shortlist
-        return int(c.starts[0]), int(c.ends[0]), int(c.kinds[0])
+        k = self.winner
+        return int(self.starts[k]), int(self.ends[k]), int(self.kinds[k])
 
-    def confidence_features(self, row: int = 0) -> np.ndarray:
+    def best_of_kind(self, kind: int) -> int | None:
+        """The shortlist's row of that KINDS id the models like best: the winner, or the most
+        probable (None: none of that kind)."""
+        if self.kinds[self.winner] == kind:
+            return self.winner
+        rows = np.flatnonzero(self.kinds == kind)
+        return int(rows[np.argmax(self.probability[rows])]) if len(rows) else None
+
+    def confidence_features(self, row: int | None = None) -> np.ndarray:
         """CONFIDENCE of the shortlist's ``row`` (the winner by default), against the best other."""
-        p = self.probability
-        c = self.shortlist
-        top, others = float(p[row]), np.concatenate((p[:row], p[row + 1 :]))
-        kind = int(c.kinds[row])
-        asked = ASKED[c.asked] if c.asked < len(ASKED) else None
-        wanted = SLOT_KINDS.get(asked or "")
-        base = c.base[row]
+        row = self.winner if row is None else row
+        p, d, k = self.probability, self.described, int(self.rows[row])
+        top = float(p[row])
+        first, second = self._two_best
+        others = float(p[first if first != row else second]) if len(p) > 1 else 0.0
+        kind = int(self.kinds[row])
+        wanted = d.slot if d.slot < len(KINDS) else None
+        f1 = self.overlap[row]
         x = np.zeros(len(CONFIDENCE))
-        x[:9] = (
-            top, math.log(max(top, 1e-9)), top - (float(others.max()) if len(others) else 0.0),
-            float(wanted is not None and kind == _KIND_ID[wanted]),
-            float(wanted is not None and kind != _KIND_ID[wanted]),
-            float(wanted is None),
-            base[_B["sentence_local"]], base[_B["local_near_8"]], base[_B["log_words"]],
+        x[:11] = (
+            top, math.log(max(top, 1e-9)), top - others,
+            float(wanted is not None and kind == wanted), float(wanted is not None and kind != wanted),
+            float(wanted is None), d.by_first[d.runs.first[k], _F["sentence_local"]],
+            self.detail[row, _D["local_near_8"]], d.runs.static[k, _LOG_WORDS], float(p @ (f1 > 0)), float(p @ f1),
         )
-        f1 = _overlap_f1(c.starts, c.ends, row)
-        x[9:11] = float(p[f1 > 0].sum()), float(p @ f1)
-        x[11 + c.asked] = 1.0
+        x[11 + d.asked] = 1.0
         x[11 + len(ASKED) + 1 + kind] = 1.0
         return x
 
-
-def _overlap_f1(starts: np.ndarray, ends: np.ndarray, row: int) -> np.ndarray:
-    """F1 in characters of each span with span ``row``."""
-    common = np.maximum(0, np.minimum(ends, ends[row]) - np.maximum(starts, starts[row]))
-    return 2 * common / ((ends - starts) + (ends[row] - starts[row]))
-
-
-def neighbours(c: Candidates, winner_words: np.ndarray) -> np.ndarray:
-    """Rows of the candidates whose ends lie within SHIFT words of the winner's (it among them);
-    with several winners (``winner_words``: a row each), of any of them."""
-    first, last = c.words[:, 0], c.words[:, 1]
-    near = np.zeros(len(c), bool)
-    for a, b in np.reshape(winner_words, (-1, 2)).tolist():
-        near |= (np.abs(first - a) <= SHIFT) & (np.abs(last - b) <= SHIFT)
-    return np.flatnonzero(near)
+    @cached_property
+    def _two_best(self) -> tuple[int, int]:
+        """The rows of the two most probable spans (one row: it twice)."""
+        p = self.probability
+        if len(p) == 1:
+            return 0, 0
+        first, second = np.argpartition(-p, 1)[:2].tolist()
+        return (first, second) if p[first] >= p[second] else (second, first)
 
 
-AROUND = 3  # the shortlist holds the neighbours of the first model's best few
+def shortlist_rows(first_scores: np.ndarray, size: int = SHORTLIST) -> np.ndarray:
+    """The rows of the first model's ``size`` best candidates, in order. (It places the answer's
+    ends within a word or two; the second model settles them.)"""
+    if len(first_scores) <= size:
+        return np.arange(len(first_scores))
+    return np.sort(np.argpartition(-first_scores, size - 1)[:size])
 
 
-def shortlist_rows(c: Candidates, first_scores: np.ndarray, size: int = SHORTLIST, around: int = AROUND) -> np.ndarray:
-    """The first model's ``size`` best candidates, and the neighbours of its ``around`` best
-    (the same run with a word more or less at either end: the second model settles the ends)."""
-    if len(c) <= size:
-        return np.arange(len(c))
-    top = np.argpartition(-first_scores, size - 1)[:size]
-    best = top[np.argsort(-first_scores[top])[:around]]
-    keep = np.zeros(len(c), bool)
-    keep[top] = True
-    keep[neighbours(c, c.words[best])] = True
-    return np.flatnonzero(keep)
-
-
-def rank(c: Candidates, model: Model, shortlist: int = SHORTLIST) -> Reading:
-    """Both models over the candidates: the first's shortlist, ordered by the second."""
-    c = c.take(shortlist_rows(c, model.first.scores(c.base), shortlist))
-    z = model.second.candidate_scores(c)
-    order = np.argsort(-z, kind="stable")
-    z, starts, ends = z[order], c.starts[order], c.ends[order]
-    p = np.exp(z - z[0])
+def rank(d: Description, model: Model, shortlist: int = SHORTLIST) -> Reading:
+    """Both models over the candidates: the first's shortlist (by CHEAP), its DETAIL, and the
+    second's probabilities over it."""
+    r = d.runs
+    rows = shortlist_rows(d.scores(model.first), shortlist)
+    words, starts, ends = r.words[rows], r.starts[rows], r.ends[rows]
+    near = _detail(d, words, ends)
+    z = d.shortlist_scores(model.second, rows, near)
+    p = np.exp(z - z.max())
     p /= p.sum()
     # The winner: the span of most expected overlap with the others, weighed by their sharpened
     # probability (MBR). When the probability is split between ends a word apart, it picks the
     # span they share. (CMRC 2018 dev, held-out folds: EM +0.01, F1 +0.016 over the argmax.)
-    sharp = p**MBR_POWER
-    sharp /= sharp.sum()
-    ov = np.maximum(0, np.minimum(ends[:, None], ends[None, :]) - np.maximum(starts[:, None], starts[None, :]))
+    sharp = p**MBR_POWER  # (unnormalised: the argmax is the same)
+    common = np.maximum(0, np.minimum(ends[:, None], ends) - np.maximum(starts[:, None], starts))
     length = ends - starts
-    best = int(np.argmax((2 * ov / (length[:, None] + length[None, :])) @ sharp))
-    if best:
-        order, p = _to_front(order, best), _to_front(p, best)
-    return Reading(c.take(order), p)
-
-
-def _to_front(a: np.ndarray, k: int) -> np.ndarray:
-    """``a`` with its element ``k`` first, the others in their order."""
-    return np.concatenate((a[k : k + 1], a[:k], a[k + 1 :]))
+    overlap = 2 * common / (length[:, None] + length)  # F1 in characters, of each span with each
+    return Reading(d, rows, near, starts, ends, r.kinds[rows], p, overlap, int(np.argmax(overlap @ sharp)))
 
 
 @lru_cache(maxsize=256)
 def _reading(question: str, passage: str, segmenter: text.Segmenter | None, model: Model) -> Reading | None:
     """Both models over one passage (kept a while: best_span and slot_verdict read the same)."""
-    c = candidates(question, passage, segmenter)
-    return None if c is None else rank(c, model)
+    d = describe(question, passage, segmenter)
+    return None if d is None else rank(d, model)
 
 
 def read(
@@ -1264,9 +1383,9 @@ def slot_verdict(
         r = _reading(question, passage, segmenter, model)
         if r is None:
             continue
-        rows = np.flatnonzero(r.shortlist.kinds == _KIND_ID[wanted])
-        if len(rows):
-            best = max(best, r.confidence(model, int(rows[0])))
+        row = r.best_of_kind(_KIND_ID[wanted])
+        if row is not None:
+            best = max(best, r.confidence(model, row))
     return best
 
 
