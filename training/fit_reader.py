@@ -558,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         "l2": [*args.l2, args.l2_confidence], "shortlist": args.shortlist, "negatives": args.negatives,
         "precision": args.precision, "passages": args.passages, "report": report,
     }, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out.relative_to(ROOT)} ({time.perf_counter() - t0:.0f} s)")
+    print(f"wrote {args.out} ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 
