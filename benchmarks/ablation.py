@@ -3,7 +3,7 @@
     uv run python benchmarks/ablation.py
 
 Ranking only (the decision to decline is left out), as ``Index.search`` ranks (BM25 fusion,
-then the coverage rerank): hit@1 / hit@3 of the ranked passages on the
+then the coverage and nearness rerank): hit@1 / hit@3 of the ranked passages on the
 answerable seed questions (all sets in eval/), on their paraphrases, and Recall@1 / Recall@5 on
 CMRC 2018 dev. A mechanism stays when it helps on all sets together.
 """
@@ -74,6 +74,11 @@ VARIANTS: list[tuple[str, dict[str, float]]] = [
     ("no coverage rerank", {"COVERAGE_WEIGHT": 0.0}),
     ("coverage rerank 0.25", {"COVERAGE_WEIGHT": 0.25}),
     ("coverage rerank 0.75", {"COVERAGE_WEIGHT": 0.75}),
+    ("no nearness rerank", {"NEARNESS_WEIGHT": 0.0}),
+    ("nearness rerank 0.15", {"NEARNESS_WEIGHT": 0.15}),
+    ("nearness rerank 0.5", {"NEARNESS_WEIGHT": 0.5}),
+    ("nearness over 1 sentence", {"NEAR_SENTENCES": 1}),
+    ("nearness over 3 sentences", {"NEAR_SENTENCES": 3}),
 ]
 
 

@@ -10,6 +10,7 @@ try:  # before bot: puts the project root on sys.path
     import corpus_samples as samples
 except ImportError:  # tests/ imported as a package
     from tests import corpus_samples as samples
+from bot.search import index as index_module
 from bot.search.index import Index, corpus_terms
 
 CHERRY, DISTRICT, DOCTOR, FINANCE, FISHING, OFFICE, PLATFORM, SCHOOL, WASTE, passages = (
@@ -269,3 +270,33 @@ def test_an_anniversary_or_a_year_is_not_a_duration():
     duration = ANSWER_TYPES[0][1]
     assert duration.search("十四个月") and duration.search("70天") and duration.search("5个多月")
     assert not duration.search("成立102周年") and not duration.search("2022年以来")
+
+
+# --- nearness: the question's words standing together, in a sentence or two, not across a paragraph
+
+APART = (
+    "沙子口街道建设渔港码头，完善冷链物流设施。周边道路拓宽改造。居民出行更加便利。沿街商铺陆续开业。",
+    "沙子口街道建设渔港码头。周边道路拓宽改造。居民出行更加便利，周边商铺陆续开业。完善冷链物流设施，冷链仓储投入使用。",
+    "王哥庄街道加强垃圾分类管理，设置智能回收箱，居民参与率明显提高。",
+    "金家岭街道打造金融聚集区，引进银行证券保险机构四十余家。",
+    "北宅街道举办樱桃节，吸引游客采摘，带动农民增收。",
+    "中韩街道推进老旧小区改造，加装电梯，改善居住条件。",
+)
+
+
+def test_a_passage_holding_the_question_words_together_ranks_above_one_holding_them_apart():
+    idx = Index(passages(APART))
+    q = idx.query("渔港码头的冷链设施建设")
+    together, apart = idx.nearness(q, [0, 1])
+    assert together == pytest.approx(1.0) and apart < 0.8
+    assert idx.coverages(q, [0])[0][1] == pytest.approx(idx.coverages(q, [1])[0][1]) == pytest.approx(1.0)
+    assert [h.passage.paragraph for h in idx.search(q, 2)] == [1, 2]
+    with pytest.MonkeyPatch.context() as mp:  # (by BM25 and coverage alone, the other comes first)
+        mp.setattr(index_module, "NEARNESS_WEIGHT", 0.0)
+        assert [h.passage.paragraph for h in idx.search(q, 2)] == [2, 1]
+
+
+def test_nearness_is_zero_when_the_passage_holds_no_question_word_or_the_question_has_none():
+    idx = Index(passages(APART))
+    assert idx.nearness(idx.query("火箭发射"), [0, 2]) == [0.0, 0.0]
+    assert idx.nearness(idx.query("什么？"), [0]) == [0.0]

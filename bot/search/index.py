@@ -11,17 +11,21 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from bot.search import text
 from bot.search.bm25 import SparseBM25, log_idf_max, top_k
-from bot.search.corpus import Passage
+from bot.search.corpus import Passage, split_sentences
 
 WORD_WEIGHT = 0.3  # share of the fused score from the word ranking (benchmarks/ablation.py)
 CANDIDATES = 20  # passages reranked by coverage after fusing
 COVERAGE_WEIGHT = 0.5  # the rerank: fused score x (1 - w + w * coverage)
+NEARNESS_WEIGHT = 0.3  # ... x (1 - w + w * nearness): the question's words standing together
+NEAR_SENTENCES = 2  # nearness: the idf-weighted share of the question's words that the passage's
+# best run of this many sentences holds
 
 # What kind of answer a question asks for, and how such an answer reads in a passage.
 ANSWER_TYPES = (
@@ -39,7 +43,7 @@ _QUOTED = re.compile(r"[“\"「『《]([^“”\"「」『』《》，。、；
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
-    score: float  # fused BM25 score (0..1) weighted by coverage
+    score: float  # fused BM25 score (0..1) weighted by coverage and nearness
     coverage: float  # idf-weighted share of the question's words found in the passage
     matched: tuple[str, ...]  # the question's words (normalised) that the passage holds
     weights: tuple[float, ...] = ()  # idf of each matched word (how telling it is)
@@ -121,17 +125,18 @@ class Index:
         # Rerank the pool: a passage that holds more of the question's words comes first.
         wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
         covered = self.coverages(q, pool_rows)
+        near = self.nearness(q, pool_rows)
         # (min: float32 sums may pass 1.0 by ~1e-7)
         fused_pool = [
             min(float(fused[i]) * scale, 1.0) * self._type_bonus(wanted, row) for i, row in zip(pool, pool_rows)
         ]
-        scores = [f * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * cov) for f, (_, cov) in zip(fused_pool, covered)]
+        scores = [_reranked_score(f, cov, n) for f, (_, cov), n in zip(fused_pool, covered, near)]
         best = sorted(range(len(pool)), key=lambda j: (-scores[j], self.passages[pool_rows[j]].key))[:k]
         hits = []
         for j in best:
             w = float(raw_words[pool[j]])
             raw = (w, float(fused[pool[j]]) - word_share * w)  # (the fused sum is grams + share * words)
-            hits.append(self._hit(pool_rows[j], fused_pool[j], wanted, covered[j], raw))
+            hits.append(self._hit(pool_rows[j], scores[j], wanted, covered[j], raw))
         return hits
 
     def _fused_scores(self, q: Query) -> tuple[np.ndarray, float, np.ndarray, float]:
@@ -156,13 +161,40 @@ class Index:
         return 1.0 + TYPE_BONUS if any(p.search(self.passages[i].text) for p in wanted) else 1.0
 
     def _hit(
-        self, i: int, fused: float, wanted: tuple[re.Pattern, ...], covered: tuple[tuple[str, ...], float],
+        self, i: int, score: float, wanted: tuple[re.Pattern, ...], covered: tuple[tuple[str, ...], float],
         raw: tuple[float, float],
     ) -> Hit:
         matched, coverage = covered
         weights = tuple(max(self.words.term_idf(w) or self.unknown_idf, 0.0) for w in matched)
-        score = fused * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * coverage)
         return Hit(self.passages[i], score, coverage, matched, weights, wanted, raw[0], raw[1], i)
+
+    def nearness(self, q: Query, rows: Sequence[int]) -> list[float]:
+        """Per passage, the idf-weighted share of the question's words (as ``coverages`` weighs
+        them) that its best run of NEAR_SENTENCES sentences holds: where the question's words
+        stand together, the answer usually stands with them; a long paragraph that holds them
+        apart, one in each of its sentences, is less likely to answer."""
+        words = list(dict.fromkeys(q.words))
+        weights = self._word_weights(words)
+        total = float(weights.sum())
+        if total <= 0:
+            return [0.0] * len(rows)
+        out = []
+        for row in rows:
+            sentences = _sentences(self.passages[row].text)
+            if not sentences:
+                out.append(0.0)
+                continue
+            held = np.array([[w in s for w in words] for s in sentences], bool)
+            run = held.copy()
+            for d in range(1, min(NEAR_SENTENCES, len(held))):
+                run[:-d] |= held[d:]
+            out.append(float((run @ weights).max(initial=0.0)) / total)
+        return out
+
+    def _word_weights(self, words: Sequence[str]) -> np.ndarray:
+        """Each word's idf; a word the corpus never uses weighs as much as the rarest."""
+        idf = [self.words.term_idf(w) for w in words]
+        return np.array([self.unknown_idf if v is None else max(v, 0.0) for v in idf], float)
 
     def coverages(self, q: Query, rows: Sequence[int]) -> list[tuple[tuple[str, ...], float]]:
         """Which question words each passage holds, and their idf-weighted share.
@@ -175,8 +207,7 @@ class Index:
         if not words or not len(rows):
             return [((), 0.0)] * len(rows)
         rows = list(rows)
-        idf = [self.words.term_idf(w) for w in words]
-        weights = np.array([self.unknown_idf if v is None else max(v, 0.0) for v in idf])
+        weights = self._word_weights(words)
         held = np.array([self.words.holds_rows(w, rows) for w in words])  # (words x rows)
         # jieba may split a word differently in the question and the passage: the share of its
         # character bigrams the passage holds counts instead (all of them: the word is matched).
@@ -194,6 +225,17 @@ class Index:
             (tuple(w for w, m in zip(words, matched[:, c]) if m), float(gots[c]) / total if total else 0.0)
             for c in range(len(rows))
         ]
+
+
+def _reranked_score(fused: float, coverage: float, nearness: float) -> float:
+    return (fused * (1 - COVERAGE_WEIGHT + COVERAGE_WEIGHT * coverage)
+            * (1 - NEARNESS_WEIGHT + NEARNESS_WEIGHT * nearness))
+
+
+@lru_cache(maxsize=1 << 14)
+def _sentences(passage: str) -> tuple[str, ...]:
+    """The passage's sentences, normalised as questions are (``text.normalise``)."""
+    return tuple(text.normalise(s) for s in split_sentences(passage))
 
 
 def fuse(sw: np.ndarray, sg: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, float]:
