@@ -125,3 +125,11 @@ def test_a_name_the_corpus_never_uses_lowers_the_confidence(district):
     found = A.find(district, "渔港码头", 8)
     assert decision.signals(district, found.query, found.hits)[decision.FEATURES.index("names_unknown_any")] == 0
     assert confidence(district, "深圳的渔港码头") < confidence(district, "渔港码头")
+
+
+def test_a_name_the_corpus_holds_inside_a_longer_word_is_not_unknown():
+    # The corpus says 深圳市 (one word to jieba), the question 深圳: the same place, cut another way.
+    idx = Index(passages((*DISTRICT[:6], "深圳市渔港码头企业来崂山考察，双方签订合作协议。")))
+    found = A.find(idx, "深圳的渔港码头", 8)
+    assert "深圳" in found.query.words and idx.words.term_idf("深圳") is None
+    assert decision.signals(idx, found.query, found.hits)[decision.FEATURES.index("names_unknown_any")] == 0

@@ -53,7 +53,8 @@ FEATURES = (
     "slot_found",  # the reader's confidence in the best candidate of that type in the first
     # passages (0 when none stands there; 0 when no slot is asked)
     "names_unknown",  # share of the question's words that are names (a place, a person, an
-    # organisation, by jieba's dictionary tags) the corpus never uses: it asks about something else
+    # organisation, by jieba's dictionary tags) the corpus never uses, not even cut another way:
+    # it asks about something else
     "names_unknown_any",  # 1 when there is one
     "numbers_missing",  # share of the question's numbers (2023, 11, ...) that the best passage,
     # its document's title and name lack: a figure for another year
@@ -137,7 +138,7 @@ def signals(index: Index, q: Query, hits: Sequence[Hit], verdict: float | None =
     x[17] = x[14] - max(known, default=0.0) if unknown else -max(known, default=0.0)
     x[18] = verdict is not None
     x[19] = verdict or 0.0
-    names = [w for w in unknown if reader.is_name(w)]
+    names = [w for w in unknown if reader.is_name(w) and not _spelled(index, w)]
     x[20] = len(names) / len(words) if words else 0.0
     x[21] = bool(names)
     numbers = set(_NUMBERS.findall(q.text))
@@ -148,6 +149,12 @@ def signals(index: Index, q: Query, hits: Sequence[Hit], verdict: float | None =
         x[22] = len(numbers - held) / len(numbers)
         x[23] = 1.0
     return x
+
+
+def _spelled(index: Index, word: str) -> bool:
+    """Every two characters of the word stand in the corpus: it is there, cut another way by
+    jieba (the 刘节 of 刘节为什么受人敬仰, a word of the question but not of the passage)."""
+    return len(word) >= 2 and all(index.grams.term_idf(word[i : i + 2]) is not None for i in range(len(word) - 1))
 
 
 def topicality(index: Index, word: str) -> float:
