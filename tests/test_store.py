@@ -130,3 +130,32 @@ def test_what_an_answer_was_asked_for_outlives_the_store_and_finds_the_question_
     store.purge(now=t + 31 * 86400)
     assert store.recall(second) is None
     store.close()
+
+
+def test_processes_opening_a_new_log_at_once_agree_on_its_salt(tmp_path):
+    """Two bots started together on one DATA_DIR (a supervisor's restart overlapping the old
+    process): each opens the log; neither may fail on the salt the other just wrote."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for n in range(5):
+        path = str(tmp_path / f"q{n}.sqlite3")
+        start, salts = ctx.Barrier(6), ctx.Queue()
+        procs = [ctx.Process(target=_open_and_salt, args=(path, start, salts)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        got = [salts.get(timeout=30) for _ in procs]
+        for p in procs:
+            p.join(30)
+        assert len(set(got)) == 1 and not got[0].startswith("error"), got
+
+
+def _open_and_salt(path: str, start, salts) -> None:
+    start.wait()
+    try:
+        store = Store(path)
+    except Exception as exc:  # (reported, not raised: the test reads the queue)
+        salts.put(f"error: {exc}")
+        return
+    salts.put(store._salt)
+    store.close()

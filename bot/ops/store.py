@@ -129,25 +129,26 @@ class Store:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk when it returns
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(questions)")}
-            if "chat" not in columns:  # a log from before questions were kept per chat
-                self._db.execute("ALTER TABLE questions ADD COLUMN chat TEXT")
-            self._db.execute("CREATE INDEX IF NOT EXISTS questions_chat ON questions(chat, at)")
-            row = self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()
-            if row is None:
-                self._salt = secrets.token_hex(16)
-                self._db.execute("INSERT INTO meta VALUES ('salt', ?)", (self._salt,))
-            else:
-                self._salt = row[0]
+            self._salt = _while_locked(self._set_up)
         self.retention_days = retention_days
         # One thread: the handlers' writes queue up in order instead of taking the loop's
         # default executor (which /reload needs) and then waiting for the lock there.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.purge()
+
+    def _set_up(self) -> str:
+        """The schema (made or brought up to date) and the salt: made by whichever process opens
+        a new log first, read by any other opening it at the same moment."""
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk when it returns
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(questions)")}
+        if "chat" not in columns:  # a log from before questions were kept per chat
+            self._db.execute("ALTER TABLE questions ADD COLUMN chat TEXT")
+        self._db.execute("CREATE INDEX IF NOT EXISTS questions_chat ON questions(chat, at)")
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)", (secrets.token_hex(16),))
+        return str(self._db.execute("SELECT value FROM meta WHERE key='salt'").fetchone()[0])
 
     async def run(self, method: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``method(*args, **kwargs)`` — one of this store's methods — off the event loop."""
@@ -432,6 +433,19 @@ class Store:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM questions").fetchone()[0])
+
+
+def _while_locked(set_up: Callable[[], T], seconds: float = 10.0) -> T:
+    """``set_up()``, again while another process holds the database (SQLite does not wait for it
+    when switching to WAL) or has just brought the schema up to date itself."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return set_up()
+        except sqlite3.OperationalError as exc:
+            if not ("locked" in str(exc) or "duplicate column" in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def zone_name(zone: ZoneInfo | None) -> str:
