@@ -133,3 +133,12 @@ def test_a_name_the_corpus_holds_inside_a_longer_word_is_not_unknown():
     found = A.find(idx, "深圳的渔港码头", 8)
     assert "深圳" in found.query.words and idx.words.term_idf("深圳") is None
     assert decision.signals(idx, found.query, found.hits)[decision.FEATURES.index("names_unknown_any")] == 0
+
+
+def test_a_word_jieba_glued_to_a_particle_is_as_rare_as_its_parts_and_a_name_it_never_saw_is_rarest(district):
+    tokenizer = district.segmenter.tokenizer
+    assert "投了" not in tokenizer.FREQ and "康城" not in tokenizer.FREQ  # both unknown to jieba
+    glued = decision.general_rarity(district, "投了")
+    assert glued == pytest.approx(max(decision.general_rarity(district, c) for c in "投了")) and glued < 0.9
+    assert decision.general_rarity(district, "康城") == 1.0
+    assert decision.general_rarity(district, "的") < decision.general_rarity(district, "社区") < 1.0

@@ -165,13 +165,23 @@ def topicality(index: Index, word: str) -> float:
     return math.log((index.words.df(word) + 0.5) / len(index)) - math.log(freq / tokenizer.total)
 
 
+# Particles, auxiliaries and complements: a word jieba has never seen that holds one is two
+# everyday words its guesser glued together (投了, 没来, 能领, 完泳), not a rare name.
+_GLUE = frozenset("了着过的地得吗呢吧啊么没不能会要就都也还把被给让完掉")
+
+
 def general_rarity(index: Index, word: str) -> float:
     """How rare the word is in Chinese at large, 0 (everyday) .. 1 (not in jieba's dictionary):
-    its self-information by jieba's counts, over that of a word jieba has never seen."""
+    its self-information by jieba's counts, over that of a word jieba has never seen. A word
+    jieba never saw that holds a particle (``_GLUE``) is as rare as its rarest character."""
     tokenizer = index.segmenter.tokenizer
     most = math.log(tokenizer.total)
     freq = tokenizer.FREQ.get(word) or 0
-    return math.log(tokenizer.total / freq) / most if freq > 0 else 1.0
+    if freq > 0:
+        return math.log(tokenizer.total / freq) / most
+    if len(word) > 1 and any(c in _GLUE for c in word):
+        return max(general_rarity(index, c) for c in word)
+    return 1.0
 
 
 def _held_share(index: Index, terms: list[str], idf: dict[str, float | None], row: int, unknown: float) -> float:
