@@ -62,6 +62,17 @@ def test_function_words_are_not_content(dropped):
     assert words(question)  # while the question keeps its content words
 
 
+def test_a_question_word_jieba_keeps_with_its_measure_word_is_cut_from_it():
+    # 几家 / 多少倍 / 哪部 are one word to jieba: the question word goes, the measure stays, as
+    # when jieba cuts 多少 / 名 itself.
+    assert "几家" in jieba.lcut("崂山区有几家上市企业") and "多少倍" in jieba.lcut("地球的多少倍")
+    assert words("崂山区有几家上市企业") == ["崂山区", "家", "上市", "企业"]
+    assert words("是地球的多少倍") == ["地球", "倍"]
+    assert words("本文选自哪部著作")[-2:] == ["部", "著作"]
+    assert words("有多少名党员") == ["名", "党员"]
+    assert "几乎" in words("几乎所有村庄")  # not a question word and a measure
+
+
 def test_words_of_punctuation_and_stopwords_only_is_empty():
     assert words("什么？是吗……的！！") == []
     assert words("   ，。、") == []

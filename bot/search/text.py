@@ -57,6 +57,12 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+# A question word and its measure word, which jieba keeps together or not (几家 but 多少/名, 多少倍,
+# 哪部): cut apart, the question word goes as a stopword and the measure stays (a passage with 倍
+# answers 多少倍), whichever way jieba cut it.
+_ASKING = re.compile(r"(?:哪一?|几|多少)[个家名户座项件条所位次处栋辆台只张本篇部届批类种支人元亩米吨岁倍样]")
+
+
 def is_content(token: str) -> bool:
     """A token worth ranking on: not punctuation or spaces, not a function/question word."""
     return bool(_WORDLIKE.search(token)) and token not in STOPWORDS
@@ -308,7 +314,13 @@ class Segmenter:
 
     def segment(self, text: str, *, normalised: bool = False) -> list[str]:
         """jieba words of the normalised text (``normalised``: it already is)."""
-        return [t for t in self.tokenizer.lcut(text if normalised else normalise(text)) if t.strip()]
+        out: list[str] = []
+        for t in self.tokenizer.lcut(text if normalised else normalise(text)):
+            if _ASKING.fullmatch(t):
+                out += (t[:-1], t[-1])  # 几家 -> 几, 家
+            elif t.strip():
+                out.append(t)
+        return out
 
     def content_runs(self, text: str, *, normalised: bool = False) -> list[str | None]:
         """Segmented words with a ``None`` marker wherever a function word or punctuation was."""
