@@ -74,6 +74,7 @@ VARIANTS: list[tuple[str, dict[str, float]]] = [
     ("no coverage rerank", {"COVERAGE_WEIGHT": 0.0}),
     ("coverage rerank 0.25", {"COVERAGE_WEIGHT": 0.25}),
     ("coverage rerank 0.75", {"COVERAGE_WEIGHT": 0.75}),
+    ("no count bonus", {"COUNT_BONUS": False}),
     ("no nearness rerank", {"NEARNESS_WEIGHT": 0.0}),
     ("nearness rerank 0.15", {"NEARNESS_WEIGHT": 0.15}),
     ("nearness rerank 0.5", {"NEARNESS_WEIGHT": 0.5}),

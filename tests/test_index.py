@@ -300,3 +300,18 @@ def test_nearness_is_zero_when_the_passage_holds_no_question_word_or_the_questio
     idx = Index(passages(APART))
     assert idx.nearness(idx.query("火箭发射"), [0, 2]) == [0.0, 0.0]
     assert idx.nearness(idx.query("什么？"), [0]) == [0.0]
+
+
+def test_a_count_question_prefers_the_passage_that_counts_the_thing_asked_about():
+    idx = Index(passages((
+        "青岛国际创新园吸引多家企业入驻，企业职工就近参加活动，园区企业家交流频繁。",
+        "青岛国际创新园共有15座产业楼宇，300余家企业，1.1万名职工。园区绿化面积不断扩大，周边道路拓宽改造，"
+        "公交线路加密，居民出行更加便利，沿街商铺陆续开业。",
+        *DISTRICT[:5],
+    )))
+    asked = idx.search("青岛国际创新园有多少家企业？", 2)
+    assert asked[0].passage.paragraph == 2  # 300余家企业
+    with pytest.MonkeyPatch.context() as mp:  # (without the count, the other comes first)
+        mp.setattr(index_module, "COUNT_BONUS", False)
+        assert idx.search("青岛国际创新园有多少家企业？", 1)[0].passage.paragraph == 1
+    assert [p.pattern for p in index_module.answer_patterns(idx.query("党员有多少名？"))] == []  # nothing counted

@@ -35,7 +35,11 @@ ANSWER_TYPES = (
     (re.compile(r"是什么|指什么|什么是|内容是|包括哪些|有哪些"), re.compile(r"指的是|是指|包括|主要有|分别是")),
 )
 TYPE_BONUS = 0.4  # score x 1.4 for a passage holding the kind of answer asked for
-# (Numbers are left out: nearly every passage holds one, so "多少" singles nothing out.)
+# (Numbers are left out: nearly every passage holds one, so "多少" singles nothing out. A count of
+# the very thing asked about is not: 多少家企业 -> "300余家企业", 几个街道 -> "5个街道".)
+COUNT_BONUS = True
+_COUNT_ASKED = re.compile(r"(?:多少|几)([个家名户座项件条所位次处栋辆台只张本篇部届批类种支人亩吨])")
+_COUNT = r"(?:[0-9]+(?:\.[0-9]+)?|[一二两三四五六七八九十百千]+)[万亿]?[余多]?"
 
 _QUOTED = re.compile(r"[“\"「『《]([^“”\"「」『』《》，。、；：！？,.;:!?\s]{2,12})[”\"」』》]")
 
@@ -123,7 +127,7 @@ class Index:
         pool = [int(i) for i in top_k(fused, max(k, CANDIDATES)) if fused[i] > 0]
         pool_rows = pool if rows is None else [int(rows[i]) for i in pool]
         # Rerank the pool: a passage that holds more of the question's words comes first.
-        wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
+        wanted = answer_patterns(q)
         covered = self.coverages(q, pool_rows)
         near = self.nearness(q, pool_rows)
         # (min: float32 sums may pass 1.0 by ~1e-7)
@@ -225,6 +229,19 @@ class Index:
             (tuple(w for w, m in zip(words, matched[:, c]) if m), float(gots[c]) / total if total else 0.0)
             for c in range(len(rows))
         ]
+
+
+def answer_patterns(q: Query) -> tuple[re.Pattern, ...]:
+    """How the kind of answer the question asks for reads in a passage (ANSWER_TYPES), and for a
+    count in a measure word with the thing counted after it (多少家企业), that count."""
+    wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
+    m = _COUNT_ASKED.search(q.text) if COUNT_BONUS else None
+    if m is not None:
+        after = q.text[m.end() :]
+        counted = next((w for w in q.words if after.startswith(w)), None)
+        if counted is not None:
+            wanted += (re.compile(_COUNT + re.escape(m.group(1) + counted)),)
+    return wanted
 
 
 def _reranked_score(fused: float, coverage: float, nearness: float) -> float:
