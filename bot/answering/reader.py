@@ -1333,9 +1333,7 @@ def short_answer(
 # word (多少家, 几个) by a count in that measure word, when the span names one.
 _RATE_ASKED = re.compile(r"(?:增幅|增速|涨幅|降幅|率|比重|占比|比例|百分之几|百分比|几成)")
 _RATE = re.compile(r"[%％‰]|百分|成|倍")
-_MEASURES = frozenset("个家名户座项件条所位次处栋辆台只张本篇部届批类种支人元亩米吨岁")
-_MEASURE_ASKED = re.compile(r"(?:多少|几)([个家名户座项件条所位次处栋辆台只张本篇部届批类种支人元亩米吨岁])")
-_MEASURE_GIVEN = re.compile(r"(?:[0-9]+(?:[.,][0-9]+)*|[零〇一二两三四五六七八九十百千万亿]+)[万亿千百十]*[多余]?(.)")
+_MEASURE_GIVEN = re.compile(f"{text.COUNT}(.)")
 
 
 def showable(question: str, span: str) -> bool:
@@ -1356,8 +1354,8 @@ def showable(question: str, span: str) -> bool:
             return False
         if asked == "quantity" and _RATE_ASKED.search(q) and not _RATE.search(norm):
             return False
-        wanted, given = _MEASURE_ASKED.search(q), _MEASURE_GIVEN.search(norm)
-        if wanted and given and given.group(1) in _MEASURES and given.group(1) != wanted.group(1):
+        wanted, given = text.COUNT_ASKED.search(q), _MEASURE_GIVEN.search(norm)
+        if wanted and given and given.group(1) in text.MEASURES and given.group(1) != wanted.group(1):
             return False
     return True
 

@@ -38,8 +38,6 @@ TYPE_BONUS = 0.4  # score x 1.4 for a passage holding the kind of answer asked f
 # (Numbers are left out: nearly every passage holds one, so "多少" singles nothing out. A count of
 # the very thing asked about is not: 多少家企业 -> "300余家企业", 几个街道 -> "5个街道".)
 COUNT_BONUS = True
-_COUNT_ASKED = re.compile(r"(?:多少|几)([个家名户座项件条所位次处栋辆台只张本篇部届批类种支人亩吨])")
-_COUNT = r"(?:[0-9]+(?:\.[0-9]+)?|[一二两三四五六七八九十百千]+)[万亿]?[余多]?"
 
 _QUOTED = re.compile(r"[“\"「『《]([^“”\"「」『』《》，。、；：！？,.;:!?\s]{2,12})[”\"」』》]")
 
@@ -235,12 +233,12 @@ def answer_patterns(q: Query) -> tuple[re.Pattern, ...]:
     """How the kind of answer the question asks for reads in a passage (ANSWER_TYPES), and for a
     count in a measure word with the thing counted after it (多少家企业), that count."""
     wanted = tuple(answer for asks, answer in ANSWER_TYPES if asks.search(q.text))
-    m = _COUNT_ASKED.search(q.text) if COUNT_BONUS else None
+    m = text.COUNT_ASKED.search(q.text) if COUNT_BONUS else None
     if m is not None:
         after = q.text[m.end() :]
         counted = next((w for w in q.words if after.startswith(w)), None)
         if counted is not None:
-            wanted += (re.compile(_COUNT + re.escape(m.group(1) + counted)),)
+            wanted += (re.compile(text.COUNT + re.escape(m.group(1) + counted)),)
     return wanted
 
 

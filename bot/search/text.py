@@ -57,10 +57,15 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+# Counts: the measure words a count is given in (6558户, 300余家), a count asked in one (多少家,
+# 几个: the measure), and a count as a text gives it (300余, 1.1万, 五).
+MEASURES = "个家名户座项件条所位次处栋辆台只张本篇部届批类种支人元亩米吨岁"
+COUNT_ASKED = re.compile(f"(?:多少|几)([{MEASURES}])")
+COUNT = r"(?:[0-9]+(?:[.,][0-9]+)*|[零〇一二两三四五六七八九十百千万亿]+)[万亿千百十]*[多余]?"
 # A question word and its measure word, which jieba keeps together or not (几家 but 多少/名, 多少倍,
 # 哪部): cut apart, the question word goes as a stopword and the measure stays (a passage with 倍
 # answers 多少倍), whichever way jieba cut it.
-_ASKING = re.compile(r"(?:哪一?|几|多少)[个家名户座项件条所位次处栋辆台只张本篇部届批类种支人元亩米吨岁倍样]")
+_ASKING = re.compile(f"(?:哪一?|几|多少)[{MEASURES}倍样]")
 
 
 def is_content(token: str) -> bool:
