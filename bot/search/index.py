@@ -7,11 +7,12 @@ are fused by a weighted sum of their max-normalised scores.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -180,17 +181,20 @@ class Index:
         total = float(weights.sum())
         if total <= 0:
             return [0.0] * len(rows)
+        # Which words a sentence holds, as bits; a run of sentences holds their union. (Plain
+        # integers: arrays of a few sentences and words cost more to make than to add up.)
+        held_weight: dict[int, float] = {}
+
+        def weight(bits: int) -> float:
+            if bits not in held_weight:
+                held_weight[bits] = float(weights[[k for k in range(len(words)) if bits >> k & 1]].sum())
+            return held_weight[bits]
+
         out = []
         for row in rows:
-            sentences = _sentences(self.passages[row].text)
-            if not sentences:
-                out.append(0.0)
-                continue
-            held = np.array([[w in s for w in words] for s in sentences], bool)
-            run = held.copy()
-            for d in range(1, min(NEAR_SENTENCES, len(held))):
-                run[:-d] |= held[d:]
-            out.append(float((run @ weights).max(initial=0.0)) / total)
+            held = [sum(1 << k for k, w in enumerate(words) if w in s) for s in _sentences(self.passages[row].text)]
+            runs = {functools.reduce(operator.or_, held[a : a + NEAR_SENTENCES]) for a in range(len(held))}
+            out.append(max(map(weight, runs), default=0.0) / total)
         return out
 
     def _word_weights(self, words: Sequence[str]) -> np.ndarray:
@@ -247,7 +251,7 @@ def _reranked_score(fused: float, coverage: float, nearness: float) -> float:
             * (1 - NEARNESS_WEIGHT + NEARNESS_WEIGHT * nearness))
 
 
-@lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 14)
 def _sentences(passage: str) -> tuple[str, ...]:
     """The passage's sentences, normalised as questions are (``text.normalise``)."""
     return tuple(text.normalise(s) for s in split_sentences(passage))
