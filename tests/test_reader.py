@@ -94,6 +94,15 @@ def test_a_rate_is_answered_by_a_share_and_a_count_in_its_measure_word() -> None
     assert reader.showable("社区有多少人？", "1.7万")  # no measure word given: the model decides
 
 
+def test_a_sum_of_money_is_answered_by_a_sum() -> None:
+    assert not reader.showable("崂山的分娩补助能领多少钱？", "一份")
+    assert reader.showable("村子和企业结对子搞的那些项目一共投了多少钱？", "1.4亿元")
+    assert reader.showable("張村河片區改造總投資是多少？", "186億元")  # traditional script too
+    assert not reader.showable("张村河片区改造总投资是多少？", "70天")
+    assert reader.showable("汇丰花了多少越南盾？", "41,210亿")  # the currency is in the question
+    assert reader.showable("门票价格是多少美元？", "25")
+
+
 def test_slot_verdict_only_for_typed_questions(model) -> None:
     assert reader.slot_verdict("社区每月组织什么活动？", [DISTRICT], model=model) is None
     assert reader.slot_verdict("康城社区是哪一年建成的？", [DISTRICT], model=model) > 0.5

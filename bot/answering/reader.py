@@ -1334,13 +1334,21 @@ def short_answer(
 _RATE_ASKED = re.compile(r"(?:增幅|增速|涨幅|降幅|率|比重|占比|比例|百分之几|百分比|几成)")
 _RATE = re.compile(r"[%％‰]|百分|成|倍")
 _MEASURE_GIVEN = re.compile(f"{text.COUNT}(.)")
+# A sum of money asked (多少钱, 投资多少, 票价是多少) is answered by a sum: a span that names a
+# currency (1.4亿元, 200英镑), not a count (一份) or a figure of something else.
+_MONEY_ASKED = re.compile(
+    r"多少(?:钱|元|块|资金|经费)|(?:价格|价钱|票价|房价|费用|金额|资金|经费|投资|造价|售价|工资|薪水|奖金|补贴|补助)"
+    r"(?:是|有|为|达|要|能领|共)?多少(?![^，。？?！!]{0,2}(?:美元|英镑|欧元|日元|港元|卢布|盾|镑|法郎|比索|卢比))"
+)
+_CURRENCY = re.compile(r"元|圆|镑|法郎|马克|卢布|比索|里拉|卢比|盾|美金|块钱|[$€£¥￥]")
 
 
 def showable(question: str, span: str) -> bool:
     """Whether a span can be shown as the answer, at any confidence: the question asks for
     something (not why or how, nor a bare keyword); a number (多少, 几) or a time (哪一年, 何时)
     is answered by a span holding a numeral or, for a time, a word of time; a rate by a share
-    (%, 百分, 成, 倍); a count in a measure word (多少家) not by a count in another (128个).
+    (%, 百分, 成, 倍); a sum of money (多少钱) by one naming a currency (元); a count in a measure
+    word (多少家) not by a count in another (128个).
     (The confidence is fitted on CMRC's questions over whole paragraphs; a keyword query or a
     passage of a few words is none of that.)"""
     asked = asked_type(question)
@@ -1353,6 +1361,8 @@ def showable(question: str, span: str) -> bool:
         if not _NUMBER.search(norm):
             return False
         if asked == "quantity" and _RATE_ASKED.search(q) and not _RATE.search(norm):
+            return False
+        if asked == "quantity" and _MONEY_ASKED.search(q) and not _CURRENCY.search(norm):
             return False
         wanted, given = text.COUNT_ASKED.search(q), _MEASURE_GIVEN.search(norm)
         if wanted and given and given.group(1) in text.MEASURES and given.group(1) != wanted.group(1):
