@@ -13,13 +13,20 @@ whose first passage is right), seed hit@1 (first ranked passage right and not de
 near-domain and off-domain (with ``unanswerable``) seed questions declined, CMRC 2018 dev
 questions declined, CMRC questions asked of the seed corpus and seed questions asked of the CMRC
 corpus declined. A signal stays when leaving it out costs on the sets together.
+
+A candidate signal is tried with ``--extra FILE``: a Python file that defines ``NAMES`` (the new
+signals' names) and ``extras(index, query, hits, verdict)`` returning their values for one
+result, as ``decision.signals`` is called (``hits`` may be empty). The candidates are computed
+beside the 24 for every question, and a last row refits with them added.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +39,7 @@ from bot.answering import answer as answering  # noqa: E402
 from bot.answering import decision  # noqa: E402
 from bot.ops import evaluate  # noqa: E402
 from bot.search.cache import load_or_build  # noqa: E402
-from bot.search.index import Index  # noqa: E402
+from bot.search.index import Hit, Index, Query  # noqa: E402
 from training import fit_decision  # noqa: E402
 from training.newton import fit_logistic  # noqa: E402
 
@@ -102,23 +109,46 @@ def measure(model: decision.Model, keep: np.ndarray, cols: dict[str, Rows], thre
     return [str(n[c]) for c in COLUMNS]
 
 
+def with_extra(path: Path) -> tuple[str, ...]:
+    """Make decision.signals also return the candidate signals of ``path`` (see the module's
+    docstring), for this process; their names."""
+    spec = importlib.util.spec_from_file_location("extra_signals", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"{path}: not a Python file")
+    extra = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extra)
+    shipped = decision.signals
+
+    def signals(index: Index, q: Query, hits: Sequence[Hit], verdict: float | None = None) -> np.ndarray:
+        more = np.asarray(extra.extras(index, q, hits, verdict), float)
+        return np.concatenate([shipped(index, q, hits, verdict), more])
+
+    decision.signals = signals
+    return tuple(extra.NAMES)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=13, help="random seed of the made-up training questions")
     ap.add_argument("--thresholds", default="",
                     help="comma-separated operating points to measure at (default: the shipped one and half of it)")
     ap.add_argument("--label-top", type=int, default=1, help="as fit_decision.py's (default 1)")
+    ap.add_argument("--extra", type=Path, help="a file of candidate signals (see above)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    added = with_extra(args.extra) if args.extra else ()
+    features = decision.FEATURES + added
     x, y, g = fit_decision.examples(0.6, args.seed, args.label_top)
     cols = eval_rows()
     shipped = decision.load_model()
     sizes = {k: len(v[0]) for k, v in cols.items()}
     print(f"{len(x)} training questions, {sum(sizes.values())} eval questions in {time.perf_counter() - t0:.0f} s: "
           + ", ".join(f"{k} {v}" for k, v in sizes.items()))
-    variants: list[tuple[str, tuple[str, ...], tuple[int, ...]]] = [("all signals, all material", (), ALL_GROUPS)]
-    variants += [(f"without {name}", gone, ALL_GROUPS) for name, gone in MECHANISMS.items()]
-    variants += [(name, (), groups) for name, groups in MATERIAL.items()]
+    variants: list[tuple[str, tuple[str, ...], tuple[int, ...]]] = [("all signals, all material", added, ALL_GROUPS)]
+    variants += [(f"without {name}", gone + added, ALL_GROUPS) for name, gone in MECHANISMS.items()]
+    variants += [(name, added, groups) for name, groups in MATERIAL.items()]
+    if added:
+        variants.append((f"with {', '.join(added)}"[:43], (), ALL_GROUPS))
     thresholds = [float(t) for t in args.thresholds.split(",") if t] or [shipped.threshold, shipped.threshold / 2]
     for threshold in thresholds:
         print(f"\ndeclined at {threshold:g} (hit@1: share of the answerable seed questions)")
@@ -126,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         of = dict(sizes, **{"right@1": int(cols["seed ans"][1].sum()), "hit@1": sizes["seed ans"]})
         print(f"{'(of)':<44}" + "".join(f"{of[c]:>10}" for c in COLUMNS))
         for name, gone, groups in variants:
-            keep = np.array([f not in gone for f in decision.FEATURES])
+            keep = np.array([f not in gone for f in features])
             use = np.isin(g, groups)
             mean, scale, coef, intercept = fit_logistic(x[use][:, keep], y[use], 1.0, balanced=True)
             model = decision.Model(mean, scale, coef, intercept, threshold)
