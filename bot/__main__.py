@@ -249,7 +249,7 @@ def console(settings: Settings, read: Callable[[str], str] = input) -> int:
     """The console chat: the chat's commands and answers as plain text, its questions logged to the
     same store as the bot's (place "console"), a short question soon after another read as its
     follow-up."""
-    from bot.answering import followup
+    from bot.answering import followup, smalltalk
     from bot.ops.store import Store
     from bot.telegram import messages
     from bot.telegram.app import open_service
@@ -279,6 +279,10 @@ def console(settings: Settings, read: Callable[[str], str] = input) -> int:
             if line.startswith("/"):
                 command = line.split()[0].split("@")[0].lower()
                 print(commands.get(command, lambda: messages.UNKNOWN_COMMAND)())
+                print()
+                continue
+            if (said := smalltalk.kind(line)) is not None:  # 你好, 谢谢: not a question, not logged as one
+                print(commands["/start"]() if said == "hello" else messages.small_talk(said, service, None)[0])
                 print()
                 continue
             previous = store.previous("console", since=time.time() - followup.FOLLOWUP_SECONDS) if store else None

@@ -273,6 +273,24 @@ async def test_group_mention_is_answered(fake_api, service):
     assert not fake_api.errors
 
 
+async def test_a_greeting_or_thanks_is_answered_in_kind_and_not_logged_as_a_question(fake_api, service, tmp_path):
+    store = Store(tmp_path / "q.sqlite3")
+    async with running(fake_api, service, store):
+        fake_api.private_message("你好！")
+        hello = await _reply_to(fake_api)
+        fake_api.group_message(f"@{BOT} 谢谢～")
+        thanks = await _reply_to(fake_api, count=2)
+        fake_api.private_message("你好，崂先办平台收集了多少群众诉求？")  # a greeting and a question: a question
+        question = await _reply_to(fake_api, count=3)
+    assert "我知道的资料" in hello.params["text"] and "没有找到" not in hello.params["text"]
+    assert any(b["callback_data"].startswith("e:") for b in _buttons(hello))  # the examples, as /start gives
+    assert thanks.params["text"] == messages.THANKS_REPLY and thanks.params["reply_parameters"]["message_id"]
+    assert "9万余件" in question.result["text"]
+    logged = [r[0] for r in store._db.execute("SELECT question FROM questions ORDER BY id")]
+    assert logged == ["你好，崂先办平台收集了多少群众诉求？"]  # /unanswered is not filled with 你好
+    assert not fake_api.errors
+
+
 async def test_reply_to_the_bot_is_a_question(fake_api, service):
     async with running(fake_api, service):
         fake_api.group_message("/ask 崂山区的人才总量是多少？")

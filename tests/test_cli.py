@@ -335,7 +335,8 @@ def test_time_zone_setting():
 def test_the_console_knows_the_chat_commands_and_logs_its_questions(tmp_path):
     data_dir = tmp_path / "data"
     env = subprocess_env(CORPUS_PATH=str(ROOT / "corpus"), DATA_DIR=str(data_dir), BOT_TOKEN="", TZ="Asia/Shanghai")
-    session = "/help\n/about\n/start\n/nosuch\nHow do I install Python?\n2023年崂山区生产总值是多少？\n那2021年呢？\n"
+    session = ("/help\n/about\n/start\n/nosuch\nHow do I install Python?\n2023年崂山区生产总值是多少？\n那2021年呢？\n"
+               "谢谢！\n")
     run = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, env=env, input=session, text=True,
                          encoding="utf-8", capture_output=True, timeout=TIMEOUT)
     assert run.returncode == 0, run.stderr
@@ -345,6 +346,7 @@ def test_the_console_knows_the_chat_commands_and_logs_its_questions(tmp_path):
     assert "没有这个命令" in out
     assert "我只回答关于资料内容的中文问题" in out  # the English question
     assert "按「2021年崂山区生产总值是多少」理解" in out and "突破1000亿元" in out  # a follow-up
+    assert "不客气" in out  # thanks, answered in kind and not logged (3 questions below)
     stats = subprocess.run([sys.executable, "-m", "bot", "stats"], cwd=ROOT, env=env, text=True, encoding="utf-8",
                            capture_output=True, timeout=TIMEOUT)
     assert stats.stdout.startswith("最近 7 天（Asia/Shanghai）：3 个问题"), stats.stdout

@@ -14,7 +14,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ContextTypes
 
 from bot.answering import answer as answering
-from bot.answering import followup
+from bot.answering import followup, smalltalk
 from bot.answering.answer import Answer
 from bot.answering.service import MAX_RESULTS, Service, base36
 from bot.ops import reports
@@ -66,6 +66,11 @@ async def _reply_answer(
     service, store = _service(context), _store(context)
     chat = message.chat
     private = chat.type == ChatType.PRIVATE
+    if (said := smalltalk.kind(question)) is not None:  # 你好, 谢谢: not a question, not logged as one
+        user = message.from_user
+        reply, keyboard = messages.small_talk(said, service, user.first_name if user else None)
+        await message.reply_text(reply, parse_mode=ParseMode.HTML, reply_markup=keyboard, do_quote=not private)
+        return
     if user_id is None:
         user_id = message.from_user.id if message.from_user else None
     replied = message.reply_to_message

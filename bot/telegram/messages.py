@@ -19,7 +19,7 @@ from telegram import (
 )
 
 from bot.answering import answer as answering
-from bot.answering import followup
+from bot.answering import followup, smalltalk
 from bot.answering.answer import Answer, Quote
 from bot.answering.service import MAX_RESULTS, Service, base36
 from bot.ops.documents import Added, Listed
@@ -156,6 +156,20 @@ def start_html(service: Service, first_name: str | None) -> str:
         f"<b>我知道的资料</b>\n{docs}\n\n"
         "直接发问题给我，或点下面的例子试试："
     )
+
+
+# Small talk (bot/answering/smalltalk.py) is answered in kind; a greeting as /start is.
+THANKS_REPLY = "不客气！还有问题随时问我。"
+BYE_REPLY = "再见！有问题随时回来问我。"
+
+
+def small_talk(
+    said: smalltalk.Kind, service: Service, first_name: str | None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The reply (HTML) to a greeting, thanks or goodbye, and its buttons."""
+    if said == "hello":
+        return start_html(service, first_name), examples_keyboard(service)
+    return (THANKS_REPLY if said == "thanks" else BYE_REPLY), None
 
 
 def examples_keyboard(service: Service) -> InlineKeyboardMarkup | None:
