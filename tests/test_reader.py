@@ -101,6 +101,7 @@ def test_a_sum_of_money_is_answered_by_a_sum() -> None:
     assert not reader.showable("张村河片区改造总投资是多少？", "70天")
     assert reader.showable("汇丰花了多少越南盾？", "41,210亿")  # the currency is in the question
     assert reader.showable("门票价格是多少美元？", "25")
+    assert reader.showable("门票多少钱？", "60块")
 
 
 def test_slot_verdict_only_for_typed_questions(model) -> None:
