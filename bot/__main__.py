@@ -262,8 +262,7 @@ def console(settings: Settings, read: Callable[[str], str] = input) -> int:
         store = None
     print(f"资料：{len(service.documents())} 篇文档，{len(service.index)} 个段落。请输入问题（/help 查看用法）：")
     commands = {
-        "/start": lambda: messages.plain(messages.start_html(service, None)) + "\n" + "\n".join(
-            f"• {q}" for q in service.example_questions()),
+        "/start": lambda: messages.plain_reply(*messages.small_talk("hello", service, None)),
         "/help": lambda: messages.plain(messages.help_html(None)),
         "/about": lambda: messages.plain(messages.about_html(service)),
     }
@@ -282,7 +281,7 @@ def console(settings: Settings, read: Callable[[str], str] = input) -> int:
                 print()
                 continue
             if (said := smalltalk.kind(line)) is not None:  # 你好, 谢谢: not a question, not logged as one
-                print(commands["/start"]() if said == "hello" else messages.small_talk(said, service, None)[0])
+                print(messages.plain_reply(*messages.small_talk(said, service, None)))
                 print()
                 continue
             previous = store.previous("console", since=time.time() - followup.FOLLOWUP_SECONDS) if store else None

@@ -366,3 +366,9 @@ _TAG = re.compile(r"<[^>]+>")
 def plain(html_text: str) -> str:
     """Telegram HTML as the console prints it: tags dropped, entities read."""
     return html.unescape(_TAG.sub("", html_text))
+
+
+def plain_reply(html_text: str, keyboard: InlineKeyboardMarkup | None = None) -> str:
+    """A reply with its buttons as the console prints it: the text, then a line per button."""
+    buttons = [b.text for row in keyboard.inline_keyboard for b in row] if keyboard else []
+    return plain(html_text) + "".join(f"\n• {b}" for b in buttons)
