@@ -31,6 +31,7 @@ class Service:
         if not self.generation:
             self.generation = corpus_generation(self.index.passages)
         self._position = {p.key: i for i, p in enumerate(self.index.passages)}
+        self._examples: dict[int, tuple[str, ...]] = {}  # example_questions, by n
 
     @classmethod
     def from_corpus(cls, corpus_path: Path, top_k: int = 3, data_dir: Path | None = None) -> Service:
@@ -78,7 +79,14 @@ class Service:
         return list(counts.items())
 
     def example_questions(self, n: int = 3) -> list[str]:
-        """Questions built from terms the corpus itself marks in quotes, from different documents."""
+        """Questions built from terms the corpus itself marks in quotes, from different documents
+        (worked out once per service: every greeting and /start shows them, and finding them
+        reads every passage for every term)."""
+        if n not in self._examples:
+            self._examples[n] = tuple(self._find_examples(n))
+        return list(self._examples[n])
+
+    def _find_examples(self, n: int) -> list[str]:
         seen_docs: set[str] = set()
         out: list[str] = []
         by_spread = sorted(self.index.user_terms, key=lambda t: (-self._term_spread(t), t))
