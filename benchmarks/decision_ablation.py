@@ -35,7 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.answering import answer as answering  # noqa: E402
 from bot.answering import decision  # noqa: E402
 from bot.ops import evaluate  # noqa: E402
 from bot.search.cache import load_or_build  # noqa: E402
@@ -69,11 +68,6 @@ COLUMNS = ("seed ans", "right@1", "hit@1", "near", "off", "CMRC", "CMRC>seed", "
 Rows = tuple[np.ndarray, np.ndarray]  # signals, first passage right
 
 
-def signals(index: Index, question: str) -> tuple[np.ndarray, list]:
-    found = answering.find(index, question, fit_decision.SEARCH_K)
-    return decision.signals(index, found.query, found.hits, found.reading.verdict), found.hits
-
-
 def eval_rows() -> dict[str, Rows]:
     """Signals and "first passage right" of every question eval asks, by column."""
     seed = load_or_build(ROOT / "corpus", None)
@@ -83,16 +77,16 @@ def eval_rows() -> dict[str, Rows]:
                                                                    "CMRC>seed", "seed>CMRC")}
     for path in evaluate.seed_question_sets():
         for q in evaluate.load_questions(path):
-            x, hits = signals(seed, q.question)
+            x, hits = fit_decision.signals(seed, q.question)
             if q.answerable:
                 cols["seed ans"].append((x, bool(hits) and evaluate.answers_it(hits[0].passage.text, q.answers)))
-                cols["seed>CMRC"].append((signals(cmrc, q.question)[0], False))
+                cols["seed>CMRC"].append((fit_decision.signals(cmrc, q.question)[0], False))
             else:
                 cols["near" if q.kind == "near_unanswerable" else "off"].append((x, False))
     for qid, text in queries:
-        x, hits = signals(cmrc, text)
+        x, hits = fit_decision.signals(cmrc, text)
         cols["CMRC"].append((x, bool(hits) and hits[0].passage.doc in qrels.get(qid, ())))
-        cols["CMRC>seed"].append((signals(seed, text)[0], False))
+        cols["CMRC>seed"].append((fit_decision.signals(seed, text)[0], False))
     return {k: (np.array([x for x, _ in v]), np.array([r for _, r in v])) for k, v in cols.items()}
 
 

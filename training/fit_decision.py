@@ -66,7 +66,7 @@ from bot.answering import decision  # noqa: E402
 from bot.search import text  # noqa: E402
 from bot.search.cache import load_or_build  # noqa: E402
 from bot.search.corpus import Passage, split_sentences  # noqa: E402
-from bot.search.index import Index  # noqa: E402
+from bot.search.index import Hit, Index  # noqa: E402
 from training.newton import fit_logistic  # noqa: E402
 
 SQUAD = ROOT / "eval" / "cmrc2018-squad"
@@ -160,6 +160,12 @@ def changed_number(question: str, passage: str, rng: random.Random) -> str | Non
     return None
 
 
+def signals(index: Index, question: str) -> tuple[np.ndarray, list[Hit]]:
+    """The decision's signals of a question, as the bot computes them, and its ranked passages."""
+    found = answering.find(index, question, SEARCH_K)
+    return decision.signals(index, found.query, found.hits, found.reading.verdict), found.hits
+
+
 def _by(field: str, value: str) -> Callable[[Passage], bool]:
     """Whether a passage is the question's own: its ``doc`` (a trial paragraph) or ``key``."""
     return lambda p: getattr(p, field) == value
@@ -190,9 +196,9 @@ def examples(drop: float, seed_value: int = 13, label_top: int = 1) -> tuple[np.
     groups: list[int] = []
 
     def add(index: Index, question: str, right: Callable[[Passage], bool] | None, group: int) -> None:
-        found = answering.find(index, question, SEARCH_K)
-        rows.append(decision.signals(index, found.query, found.hits, found.reading.verdict))
-        labels.append(right is not None and any(right(h.passage) for h in found.hits[:label_top]))
+        x, hits = signals(index, question)
+        rows.append(x)
+        labels.append(right is not None and any(right(h.passage) for h in hits[:label_top]))
         groups.append(group)
 
     for question, doc in asked:
